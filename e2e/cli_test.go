@@ -25,13 +25,10 @@ import (
 // sequence; past it the command is killed and the step fails.
 const CommandTimeout = 60 * time.Second
 
-// How often the exec steps run: a proxy that races a half-close against
-// the last output frame loses output only some of the time. The SDK's exec
-// step, which moves 64 KiB each way, runs more often than the CLI's.
-const (
-	cliRepeat = 10
-	repeat    = 20
-)
+// repeat is how often each exec step runs its command: a proxy that races
+// a half-close against the last output frame loses output only some of the
+// time. SOCKPROXY_E2E_REPEAT=N overrides it (for a soak); set by TestMain.
+var repeat = 10
 
 // img is the image every container runs.
 const img = dockerd.BusyboxImage
@@ -91,19 +88,19 @@ func cliSteps(t *testing.T, mode string, d *dockerCLI) {
 	})
 	s("exec", func(c *check) {
 		id := d.runDetached(c, "sleep", "3600")
-		for i := range cliRepeat {
+		for i := range repeat {
 			want := fmt.Sprintf("hi-%d\n", i)
 			if out := d.run(c, nil, "exec", id, "echo", strings.TrimSpace(want)); out != want {
-				c.Fatalf("docker exec echo, run %d of %d: got %q; want %q", i+1, cliRepeat, out, want)
+				c.Fatalf("docker exec echo, run %d of %d: got %q; want %q", i+1, repeat, out, want)
 			}
 		}
 	})
 	s("exec -i", func(c *check) {
 		id := d.runDetached(c, "sleep", "3600")
-		for i := range cliRepeat {
+		for i := range repeat {
 			want := fmt.Sprintf("payload-%d", i)
 			if out := d.run(c, strings.NewReader(want), "exec", "-i", id, "cat"); out != want {
-				c.Fatalf("docker exec -i cat, run %d of %d: got %q; want %q", i+1, cliRepeat, out, want)
+				c.Fatalf("docker exec -i cat, run %d of %d: got %q; want %q", i+1, repeat, out, want)
 			}
 		}
 	})

@@ -12,12 +12,13 @@
 //   - TestCLI: the docker CLI (docker -H tcp://127.0.0.1:PORT …, with a fresh
 //     DOCKER_CONFIG and no DOCKER_* variables from the caller): version, info,
 //     images, run, run -i with piped stdin, run -d + logs -f, exec and exec -i
-//     (20 times each, since a racy proxy loses output only some of the time),
+//     (10 times each, since a racy proxy loses output only some of the time),
 //     attach, wait, events --since/--until, stop, rm, cp both ways, build
 //     with the legacy builder, save (hashed against a direct save) and load.
 //   - TestSDK: the Go SDK github.com/moby/moby/client: ping with API-version
 //     negotiation, create/start/wait, logs follow demultiplexed with stdcopy,
-//     events, exec create + attach with stdin and a half-close, image save.
+//     events, exec create + attach with 64 KiB on stdin and a half-close (10
+//     times), image save.
 //
 // Subtests are named TestCLI/mode=NAME/STEP. Every docker command runs under
 // a hard deadline (CommandTimeout), so a hang fails instead of freezing CI.
@@ -34,6 +35,10 @@
 // busybox-static. They run only when asked:
 //
 //	SOCKPROXY_E2E=1 go test -race -count=1 ./e2e/ -v
+//
+// SOCKPROXY_E2E_REPEAT=N runs each exec step N times instead of 10, for a
+// soak. Modes run side by side; the suite takes about a minute for one mode
+// and a few for all of them on two cores.
 //
 // Without SOCKPROXY_E2E=1, or under -short, the package prints one line
 // saying how to enable it and passes. With SOCKPROXY_E2E=1, an engine that

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -47,6 +48,14 @@ func run(m *testing.M) int {
 	case !enabled:
 		fmt.Println("e2e: skipped (real Docker engine tests); to run them, " + enableHint)
 		return 0
+	}
+	if v := os.Getenv("SOCKPROXY_E2E_REPEAT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "e2e: SOCKPROXY_E2E_REPEAT=%q: want a count ≥ 1\n", v)
+			return 2
+		}
+		repeat = n
 	}
 	if err := setup(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: SOCKPROXY_E2E=1 but the Docker engine cannot be used: %v\n", err)
@@ -200,11 +209,24 @@ func (c *check) Fatalf(format string, args ...any) {
 	c.T.Fatalf(format, args...)
 }
 
+// maxHangs is how many steps of one mode may fail by running into
+// CommandTimeout before the mode's remaining steps fail without running, so
+// that a proxy that hangs everything costs minutes, not the test binary's
+// whole -timeout.
+const maxHangs = 2
+
+// hangs counts, per mode, the steps that failed after CommandTimeout.
+var hangs = struct {
+	sync.Mutex
+	n map[string]int
+}{n: map[string]int{}}
+
 // step runs f as the subtest name of t for mode and records the outcome
 // under "prefix name".
 func step(t *testing.T, mode, prefix, name string, f func(c *check)) {
 	t.Run(name, func(t *testing.T) {
 		c := &check{T: t, mode: mode}
+		start := time.Now()
 		defer func() {
 			outcome := outcomePass
 			switch {
@@ -216,7 +238,18 @@ func step(t *testing.T, mode, prefix, name string, f func(c *check)) {
 				outcome = outcomeSkip
 			}
 			record(prefix+" "+name, mode, outcome)
+			if (c.known || t.Failed()) && time.Since(start) >= CommandTimeout {
+				hangs.Lock()
+				hangs.n[mode]++
+				hangs.Unlock()
+			}
 		}()
+		hangs.Lock()
+		n := hangs.n[mode]
+		hangs.Unlock()
+		if n >= maxHangs {
+			c.Fatalf("not run: %d earlier steps of mode %s hung until their %v deadline", n, mode, CommandTimeout)
+		}
 		f(c)
 	})
 }
