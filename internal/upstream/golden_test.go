@@ -342,6 +342,15 @@ func exchange(t *testing.T, path string, dockerd bool) []namedShape {
 	plain.send("POST", "/v1.41/containers/"+id3+"/attach?stream=1&stdout=1&stderr=1", nil, nil)
 	add("attach-plain", "POST /containers/{id}/attach without Upgrade", hijacked(t, plain, plain.head()), bodyNone, false)
 
+	// Live streams: the head must arrive before any event or log line.
+	live := dialRaw(t, path)
+	live.send("GET", pick("/events", "/events?every=1h"), nil, nil)
+	add("events-live", "GET /events, head only (sent before any event)", headOnly(live.head()), bodyNone, false)
+	live = dialRaw(t, path)
+	live.send("GET", "/containers/"+id3+pick("/logs?stdout=1&stderr=1&follow=1&tail=0", "/logs?follow=1&every=1h"), nil, nil)
+	add("logs-follow-live", "GET /containers/{id}/logs?follow=1, head only (sent before any line)",
+		headOnly(live.head()), bodyNone, false)
+
 	filters := url.QueryEscape(`{"type":["container"]}`)
 	add("events", "GET /events (container events, ended by until / count)",
 		do("GET", pick(fmt.Sprintf("/events?since=%d&until=%d&filters=%s", since, time.Now().Unix(), filters),
@@ -360,6 +369,12 @@ func exchange(t *testing.T, path string, dockerd bool) []namedShape {
 func hijacked(t *testing.T, rc *rawConn, resp *rawResp) *rawResp {
 	t.Helper()
 	resp.framing, resp.complete = "hijacked", true
+	return resp
+}
+
+// headOnly marks a response of which only the head was read.
+func headOnly(resp *rawResp) *rawResp {
+	resp.framing, resp.complete = "not read (head only)", false
 	return resp
 }
 

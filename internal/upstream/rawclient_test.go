@@ -2,7 +2,6 @@ package upstream
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -113,7 +112,7 @@ func (rc *rawConn) body(resp *rawResp, method string) {
 		resp.body = make([]byte, n)
 		m, err := io.ReadFull(rc.br, resp.body)
 		resp.body = resp.body[:m]
-		resp.err, resp.complete = err, err == nil
+		resp.err, resp.complete = eofUnexpected(err), err == nil
 	default:
 		resp.framing = "until-close"
 		resp.body, resp.err = io.ReadAll(rc.br)
@@ -158,8 +157,9 @@ func (rc *rawConn) chunked(resp *rawResp) error {
 	}
 }
 
+// eofUnexpected turns an EOF inside a body into io.ErrUnexpectedEOF.
 func eofUnexpected(err error) error {
-	if errors.Is(err, io.EOF) {
+	if err == io.EOF {
 		return io.ErrUnexpectedEOF
 	}
 	return err
