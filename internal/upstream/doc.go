@@ -18,8 +18,8 @@
 //	GET  /containers/json?n=N           N entries (default 10); or size=SIZE: as many entries as fit,
 //	GET  /images/json?n=N                 padded with spaces to exactly SIZE bytes (the json benchmark shape)
 //	GET  /containers/{id}/json          dockerd's inspect shape
-//	GET  /_lab/blob?size=SIZE           Content(SIZE) with a Content-Length (not a Docker endpoint)
-//	GET  /images/{name}/get?size=SIZE   Content(SIZE) chunked, 32 KiB chunks, each flushed (default 1 MiB);
+//	GET  /_lab/blob?size=SIZE           Content(SIZE) with a Content-Length (default 0; not a Docker endpoint)
+//	GET  /images/{name}/get?size=SIZE   (and /images/get?names=…) Content(SIZE) chunked, 32 KiB chunks, each flushed (default 1 MiB);
 //	GET  /containers/{id}/export?size=SIZE  application/x-tar for get, application/octet-stream for export
 //	GET  /events?every=DUR&count=N      headers at once, then one container event per line and chunk,
 //	                                    timeNano = send time; every defaults to 1s; no count: until the client leaves

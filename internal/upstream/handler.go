@@ -112,6 +112,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.load(w, r)
 			return
 		}
+	case "/images/get":
+		if get {
+			h.tar(w, r, hdrTar)
+			return
+		}
 	case "/_lab/blob":
 		if get {
 			h.blob(w, r)
