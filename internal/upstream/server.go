@@ -70,7 +70,7 @@ func (s *Server) Close() error {
 // tracker counts running handlers and holds hijacked connections, which
 // http.Server.Close neither waits for nor closes.
 type tracker struct {
-	mu     sync.Mutex
+	mu     sync.RWMutex // read-locked per request, write-locked for conns and closing
 	closed bool
 	conns  map[net.Conn]struct{}
 	wg     sync.WaitGroup
@@ -78,8 +78,8 @@ type tracker struct {
 
 // enter registers a running handler; false means the server is closing.
 func (t *tracker) enter() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.mu.RLock()
+	defer t.mu.RUnlock()
 	if t.closed {
 		return false
 	}

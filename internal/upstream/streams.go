@@ -52,7 +52,7 @@ func (h *handler) blob(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	dockerHeaders(hd)
 	hd["Content-Type"] = hdrOctets
-	hd["Content-Length"] = []string{strconv.FormatInt(size, 10)}
+	hd["Content-Length"] = lengthHeader(size)
 	limit := size
 	if fail >= 0 && fail < size {
 		limit = fail
@@ -69,6 +69,32 @@ func (h *handler) blob(w http.ResponseWriter, r *http.Request) {
 	if limit < size {
 		abort(w)
 	}
+}
+
+// lengths caches Content-Length header values, so that serving a blob
+// allocates nothing; at most maxLengths sizes are kept.
+var lengths struct {
+	sync.Mutex
+	m map[int64][]string
+}
+
+const maxLengths = 1024
+
+// lengthHeader returns the Content-Length header value for size.
+func lengthHeader(size int64) []string {
+	lengths.Lock()
+	defer lengths.Unlock()
+	if v, ok := lengths.m[size]; ok {
+		return v
+	}
+	v := []string{strconv.FormatInt(size, 10)}
+	if lengths.m == nil {
+		lengths.m = make(map[int64][]string)
+	}
+	if len(lengths.m) < maxLengths {
+		lengths.m[size] = v
+	}
+	return v
 }
 
 // tar answers an image save or a container export: Content(size) as a
