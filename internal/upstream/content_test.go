@@ -21,8 +21,8 @@ func TestContentPinned(t *testing.T) {
 }
 
 func TestContent(t *testing.T) {
-	sizes := []int64{0, 1, pieceSize - 1, pieceSize, blockSize - 1, blockSize, blockSize + 1, 3*blockSize + 5}
-	full, err := io.ReadAll(Content(3*blockSize + 5))
+	sizes := []int64{0, 1, pieceSize - 1, pieceSize, blockSize - 1, blockSize, blockSize + 1, 2*blockSize + 5}
+	full, err := io.ReadAll(Content(2*blockSize + 5))
 	if err != nil {
 		t.Fatal(err)
 	}
