@@ -93,26 +93,27 @@ func writeErr(err error) error { return &Error{Side: SideWrite, Err: err} }
 // closeOnCancel arranges for src and dst to be closed (where they are
 // io.Closers) when ctx is done, so that a blocked Read or Write returns. An
 // *io.LimitedReader is looked through: its R is what blocks, so R is what is
-// closed. The returned finish function stops that arrangement and, given the
-// copy's result, replaces a failure with ctx's error when the context ended
-// the copy. A copy that completed (err == nil) stays a success even when ctx
-// was cancelled in the meantime: every byte reached dst.
+// closed. The caller must call finish with the copy's result: it stops that
+// arrangement and replaces a failure with ctx's error when the context
+// ended the copy. A copy that completed (err == nil) stays a success even
+// when ctx was cancelled in the meantime: every byte reached dst.
 //
-// With a context that can never be done (ctx.Done() == nil) it costs
-// nothing; otherwise it costs one context.AfterFunc registration per copy.
-func closeOnCancel(ctx context.Context, dst io.Writer, src io.Reader) (finish func(n int64, err error) error) {
+// With a context that can never be done (ctx.Done() == nil) it returns nil,
+// whose finish costs nothing; otherwise it costs four small allocations per
+// copy (its state, and context.AfterFunc's registration).
+func closeOnCancel(ctx context.Context, dst io.Writer, src io.Reader) *canceller {
 	if ctx.Done() == nil {
-		return func(_ int64, err error) error { return err }
+		return nil
 	}
 	c := &canceller{ctx: ctx, dst: dst, src: src}
 	if lr, ok := src.(*io.LimitedReader); ok {
 		c.src = lr.R
 	}
 	c.stop = context.AfterFunc(ctx, c.closeBoth)
-	return c.finish
+	return c
 }
 
-// canceller is closeOnCancel's state, one allocation per copy.
+// canceller is closeOnCancel's state.
 type canceller struct {
 	ctx  context.Context
 	dst  io.Writer
@@ -132,8 +133,9 @@ func (c *canceller) closeBoth() {
 	})
 }
 
+// finish returns the copy's error, or ctx's when ctx ended the copy.
 func (c *canceller) finish(n int64, err error) error {
-	if c.stop() {
+	if c == nil || c.stop() {
 		return err // ctx did not fire during the copy
 	}
 	// ctx fired. Wait until the closes have happened, so that the caller

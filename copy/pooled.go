@@ -43,9 +43,9 @@ type pooledStrategy struct{}
 func (pooledStrategy) Name() string { return "pooled" }
 
 func (pooledStrategy) Copy(ctx context.Context, dst io.Writer, src io.Reader, size int64) (int64, error) {
-	finish := closeOnCancel(ctx, dst, src)
+	c := closeOnCancel(ctx, dst, src)
 	n, err := pooledCopy(dst, src, size)
-	return n, finish(n, err)
+	return n, c.finish(n, err)
 }
 
 func pooledCopy(dst io.Writer, src io.Reader, size int64) (int64, error) {

@@ -40,12 +40,12 @@ type readerFromStrategy struct{}
 func (readerFromStrategy) Name() string { return "readerfrom" }
 
 func (readerFromStrategy) Copy(ctx context.Context, dst io.Writer, src io.Reader, size int64) (int64, error) {
-	finish := closeOnCancel(ctx, dst, src)
+	c := closeOnCancel(ctx, dst, src)
 	n, err := readerFromCopy(dst, src)
 	if err == nil {
 		err = checkSize(n, size)
 	}
-	return n, finish(n, err)
+	return n, c.finish(n, err)
 }
 
 func readerFromCopy(dst io.Writer, src io.Reader) (int64, error) {

@@ -45,7 +45,7 @@ type sizedStrategy struct{}
 func (sizedStrategy) Name() string { return "sized" }
 
 func (sizedStrategy) Copy(ctx context.Context, dst io.Writer, src io.Reader, size int64) (int64, error) {
-	finish := closeOnCancel(ctx, dst, src)
+	c := closeOnCancel(ctx, dst, src)
 	want := int64(sizedMax)
 	if lr, ok := src.(*io.LimitedReader); ok {
 		want = min(want, max(lr.N, 1))
@@ -58,10 +58,10 @@ func (sizedStrategy) Copy(ctx context.Context, dst io.Writer, src io.Reader, siz
 		var small [sizedSmall]byte
 		n, err = copyBuffer(dst, src, small[:], size)
 	} else {
-		c := sizedPool.class(want)
-		b := sizedPool.get(c)
+		tier := sizedPool.class(want)
+		b := sizedPool.get(tier)
 		n, err = copyBuffer(dst, src, *b, size)
-		sizedPool.put(c, b)
+		sizedPool.put(tier, b)
 	}
-	return n, finish(n, err)
+	return n, c.finish(n, err)
 }
