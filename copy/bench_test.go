@@ -12,9 +12,10 @@ import (
 	"github.com/sockproxylab/sockproxy/internal/units"
 )
 
-// benchSizes are BenchmarkCopy's body sizes: a small answer, a JSON list,
+// benchSizes are BenchmarkCopy's body sizes: a ping-sized answer (64B, which
+// takes sized's 256-byte array), a small answer, a JSON list,
 // one buffer's worth and more, many buffers, an image.
-var benchSizes = []int64{512, 1536, 64 << 10, 1 << 20, 64 << 20}
+var benchSizes = []int64{64, 512, 1536, 64 << 10, 1 << 20, 64 << 20}
 
 // BenchmarkCopy measures each strategy alone over real sockets, per
 // CONTRACT.md: BenchmarkCopy/strategy=S/size=Z. Copy's src is the read end

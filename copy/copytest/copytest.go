@@ -99,12 +99,20 @@ var sources = []struct {
 }
 
 // Destinations: a plain writer and an io.ReaderFrom (*bytes.Buffer).
+// Each is made with room for n bytes, so that growing it does not
+// dominate the suite's run time under the race detector.
 var dests = []struct {
 	name string
-	make func() (io.Writer, *bytes.Buffer)
+	make func(n int) (io.Writer, *bytes.Buffer)
 }{
-	{"writer", func() (io.Writer, *bytes.Buffer) { b := new(bytes.Buffer); return struct{ io.Writer }{b}, b }},
-	{"readerfrom", func() (io.Writer, *bytes.Buffer) { b := new(bytes.Buffer); return b, b }},
+	{"writer", func(n int) (io.Writer, *bytes.Buffer) {
+		b := bytes.NewBuffer(make([]byte, 0, n+1))
+		return struct{ io.Writer }{b}, b
+	}},
+	{"readerfrom", func(n int) (io.Writer, *bytes.Buffer) {
+		b := bytes.NewBuffer(make([]byte, 0, n+1))
+		return b, b
+	}},
 }
 
 func testSizes(t *testing.T, s bodycopy.Strategy) {
@@ -115,7 +123,7 @@ func testSizes(t *testing.T, s bodycopy.Strategy) {
 				for _, src := range sources {
 					for _, d := range dests {
 						name := fmt.Sprintf("hint=%s/src=%s/dst=%s", h.name, src.name, d.name)
-						dst, got := d.make()
+						dst, got := d.make(n)
 						size := h.size(n)
 						nw, err := s.Copy(t.Context(), dst, src.make(data), size)
 						checkCopied(t, name, nw, got.Bytes(), data)
@@ -219,7 +227,7 @@ func testIOTest(t *testing.T, s bodycopy.Strategy) {
 			for _, h := range hints[:2] {
 				for _, d := range dests {
 					name := fmt.Sprintf("%s/size=%d/hint=%s/dst=%s", r.name, n, h.name, d.name)
-					dst, got := d.make()
+					dst, got := d.make(n)
 					nw, err := s.Copy(t.Context(), dst, r.make(data), h.size(n))
 					checkCopied(t, name, nw, got.Bytes(), data)
 					checkSizeErr(t, name, err, false)
@@ -236,21 +244,21 @@ func testIOTest(t *testing.T, s bodycopy.Strategy) {
 		t.Run("dst="+d.name, func(t *testing.T) {
 			data := Data(64 << 10)
 			// TimeoutReader: the second Read fails with no data.
-			dst, got := d.make()
+			dst, got := d.make(len(data))
 			nw, err := s.Copy(t.Context(), dst, iotest.TimeoutReader(bytes.NewReader(data)), int64(len(data)))
 			checkSide(t, "TimeoutReader", err, bodycopy.SideRead, iotest.ErrTimeout, false)
 			if nw != int64(got.Len()) || !bytes.HasPrefix(data, got.Bytes()) {
 				t.Errorf("TimeoutReader: Copy returned %d and dst holds %d bytes; want the same count, a prefix of src", nw, got.Len())
 			}
 
-			dst, got = d.make()
+			dst, got = d.make(len(data))
 			nw, err = s.Copy(t.Context(), dst, iotest.ErrReader(errRead), -1)
 			checkSide(t, "ErrReader", err, bodycopy.SideRead, errRead, false)
 			if nw != 0 || got.Len() != 0 {
 				t.Errorf("ErrReader: Copy returned %d, dst holds %d bytes; want 0 and 0", nw, got.Len())
 			}
 
-			dst, got = d.make()
+			dst, got = d.make(len(data))
 			nw, err = s.Copy(t.Context(), dst, &failAfter{bytes.NewReader(data)}, int64(len(data)))
 			checkSide(t, "failAfter", err, bodycopy.SideRead, errRead, false)
 			checkCopied(t, "failAfter", nw, got.Bytes(), data)
