@@ -96,18 +96,36 @@ func (p *ReverseProxy) serveUpgrade(rw http.ResponseWriter, req *http.Request, r
 			cancel()
 		}
 	}
-	if first != nil {
-		p.logf("proxy: %s failed during upgraded stream: %s %s: %v", first.(*streamError).side, req.Method, req.URL.RequestURI(), first.(*streamError).err)
+	if se, ok := first.(*streamError); ok {
+		p.logf("proxy: %s failed during upgraded stream: %s %s: %s: %v", se.side, req.Method, req.URL.RequestURI(), se.op, se.err)
 	}
 }
 
 // streamError is a failed direction of an upgraded stream.
 type streamError struct {
-	side string // "client" or "upstream"
+	side string // who failed: "client" or "upstream"
+	op   string // what failed, such as "reading client"
 	err  error
 }
 
-func (e *streamError) Error() string { return e.side + ": " + e.err.Error() }
+func (e *streamError) Error() string { return e.side + ": " + e.op + ": " + e.err.Error() }
+
+// copyFailure labels a failed copy from src to dst. The copy package's
+// *Error speaks of response bodies ("reading upstream"); a stream's
+// client-to-upstream direction reads the client, so the label is rebuilt
+// from the side and the underlying error.
+func copyFailure(err error, src, dst string) *streamError {
+	var ce *bodycopy.Error
+	if errors.As(err, &ce) {
+		switch ce.Side {
+		case bodycopy.SideRead:
+			return &streamError{src, "reading " + src, ce.Err}
+		case bodycopy.SideWrite:
+			return &streamError{dst, "writing " + dst, ce.Err}
+		}
+	}
+	return &streamError{src, "copying " + src + " to " + dst, err}
+}
 
 // upstreamCopier copies the client's bytes to the upstream: first those
 // net/http had buffered at hijack time, then the connection's. At the
@@ -123,12 +141,12 @@ func (c upstreamCopier) run(ctx context.Context, errc chan<- error) {
 	if n := c.buffered.Buffered(); n > 0 {
 		p, _ := c.buffered.Peek(n)
 		if _, err := c.backend.Write(p); err != nil {
-			errc <- &streamError{"upstream", err}
+			errc <- &streamError{"upstream", "writing upstream", err}
 			return
 		}
 	}
 	if _, err := c.strategy.Copy(ctx, c.backend, c.client, -1); err != nil {
-		errc <- &streamError{streamSide(err, "client", "upstream"), err}
+		errc <- copyFailure(err, "client", "upstream")
 		return
 	}
 	errc <- closeWrite(c.backend, "upstream")
@@ -144,19 +162,10 @@ type clientCopier struct {
 
 func (c clientCopier) run(ctx context.Context, errc chan<- error) {
 	if _, err := c.strategy.Copy(ctx, c.client, c.backend, -1); err != nil {
-		errc <- &streamError{streamSide(err, "upstream", "client"), err}
+		errc <- copyFailure(err, "upstream", "client")
 		return
 	}
 	errc <- closeWrite(c.client, "client")
-}
-
-// streamSide names the side of a failed copy: a read failure is the
-// source's, a write failure the destination's.
-func streamSide(err error, src, dst string) string {
-	if bodycopy.SideOf(err) == bodycopy.SideWrite {
-		return dst
-	}
-	return src
 }
 
 // closeWrite passes a half-close on. A connection that cannot half-close
@@ -167,7 +176,7 @@ func closeWrite(w any, side string) error {
 		return nil
 	}
 	if err := cw.CloseWrite(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return &streamError{side, fmt.Errorf("half-close: %w", err)}
+		return &streamError{side, "half-closing " + side, err}
 	}
 	return nil
 }
