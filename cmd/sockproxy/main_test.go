@@ -355,4 +355,3 @@ func TestProfile(t *testing.T) {
 		t.Errorf("cpu.pprof: %v, %v; want a non-empty file", fi, err)
 	}
 }
-
