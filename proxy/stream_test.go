@@ -96,8 +96,15 @@ func TestStreamLockStep(t *testing.T) {
 	})
 }
 
+// largeSize is the size of the large bodies: 64 MiB, 4 MiB with -short.
+func largeSize() int64 {
+	if testing.Short() {
+		return 4 << 20
+	}
+	return 64 << 20
+}
+
 const (
-	largeSize = 64 << 20
 	// The sender pauses after firstPart bytes until the receiver has
 	// seen readMark of them: a proxy that held the body back before
 	// sending it on would deadlock there. The gap leaves room for the
@@ -145,6 +152,7 @@ func pausedGen(ctx context.Context, w io.Writer, size int64, flush func(), resum
 // /_lab/blob) and chunked (docker save), and checks length, framing and
 // sha256.
 func TestLargeResponse(t *testing.T) {
+	largeSize := largeSize()
 	want := genSHA256(t, largeSize)
 	forEachMode(t, func(t *testing.T, mode string) {
 		for _, chunked := range []bool{false, true} {
@@ -153,7 +161,7 @@ func TestLargeResponse(t *testing.T) {
 				hit := make(chan struct{})
 				up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					if !chunked {
-						w.Header().Set("Content-Length", strconv.Itoa(largeSize))
+						w.Header().Set("Content-Length", strconv.FormatInt(largeSize, 10))
 					}
 					rc := http.NewResponseController(w)
 					pausedGen(r.Context(), w, largeSize, func() { rc.Flush() }, hit)
@@ -190,6 +198,7 @@ func TestLargeResponse(t *testing.T) {
 // TestLargeRequest streams a 64 MiB request body of unknown length (POST
 // /images/load) and checks the upstream's sha256.
 func TestLargeRequest(t *testing.T) {
+	largeSize := largeSize()
 	want := genSHA256(t, largeSize)
 	forEachMode(t, func(t *testing.T, mode string) {
 		hit := make(chan struct{})

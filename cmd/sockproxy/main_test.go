@@ -8,9 +8,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,7 +22,13 @@ import (
 	"github.com/sockproxylab/sockproxy/proxy"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// TestSignal re-runs this test binary as the command itself.
+	if os.Getenv("SOCKPROXY_TEST_RUN_MAIN") == "1" {
+		main()
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // testDeadline bounds every wait; tests wait on conditions, never sleep.
 const testDeadline = 20 * time.Second
@@ -353,5 +361,52 @@ func TestProfile(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "cpu.pprof")); err != nil || fi.Size() == 0 {
 		t.Errorf("cpu.pprof: %v, %v; want a non-empty file", fi, err)
+	}
+}
+
+// TestSignal runs the real command (this test binary re-executed as main)
+// and sends it SIGTERM: it stops and exits 0.
+func TestSignal(t *testing.T) {
+	sock := testsock.Path(t, "up.sock")
+	front := testsock.Path(t, "front.sock")
+	cmd := exec.Command(os.Args[0], "-listen", "unix:"+front, "-socket", sock, "-strategy", "alloc")
+	cmd.Env = append(os.Environ(), "SOCKPROXY_TEST_RUN_MAIN=1")
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		select {
+		case <-exited:
+		default:
+			cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	waitUntil(t, "sockproxy to listen", func() bool { return strings.Contains(stderr.String(), "listening on") })
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", front)
+	}}}
+	defer c.CloseIdleConnections()
+	if code, body := get(t, c, "http://sockproxy/_ping"); code != 502 || !strings.Contains(body, sock) {
+		t.Errorf("got %d %q; want 502 naming %s", code, body, sock)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		exited <- err
+		if err != nil {
+			t.Errorf("after SIGTERM: %v; want exit 0\n%s", err, stderr.String())
+		}
+	case <-time.After(testDeadline):
+		t.Fatalf("sockproxy did not exit after SIGTERM:\n%s", stderr.String())
+	}
+	if _, err := os.Stat(front); !os.IsNotExist(err) {
+		t.Errorf("listening socket %s left behind: %v", front, err)
 	}
 }
