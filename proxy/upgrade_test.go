@@ -269,3 +269,44 @@ func TestUpgradeResponseHeader(t *testing.T) {
 		waitFor(got, "the upstream to finish")
 	})
 }
+
+// TestUpgradeWithBody is docker exec start: the upgrade request carries a
+// JSON body, which the upstream reads before it answers 101. The client
+// half-closes at once after its stdin.
+func TestUpgradeWithBody(t *testing.T) {
+	const config = `{"Detach":false,"Tty":false}`
+	forEachMode(t, func(t *testing.T, mode string) {
+		got := make(chan result, 1)
+		echo := upstreamEcho(got)
+		up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, err := io.ReadAll(r.Body)
+			if err != nil || string(body) != config {
+				got <- result{err: fmt.Errorf("upstream read body %q, %v; want %q", body, err, config)}
+				http.Error(w, "bad body", http.StatusBadRequest)
+				return
+			}
+			echo(w, r)
+		}))
+		f := startProxy(t, mode, up)
+		c := f.dial(t)
+		br := bufio.NewReader(c)
+		fmt.Fprintf(c, "POST /v1.41/exec/e1/start HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"+
+			"Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: %d\r\n\r\n%s", len(config), config)
+		if err := readUpgrade(br); err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, "ls\n")
+		c.CloseWrite()
+		out, err := io.ReadAll(br)
+		if want := "hello\nls\nfinal\n"; err != nil || string(out) != want {
+			t.Errorf("client read %q, %v; want %q then EOF", out, err, want)
+		}
+		r, err := waitFor(got, "the upstream to finish")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.err != nil || r.data != "ls\n" {
+			t.Errorf("upstream read stdin %q, %v; want %q then EOF", r.data, r.err, "ls\n")
+		}
+	})
+}
