@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Int64Var(&cfg.Count, "n", 0, "measured request `COUNT` (instead of -d)")
 	fs.DurationVar(&cfg.Warmup, "warmup", 0, "unmeasured warmup `D` before the measured run")
 	fs.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "per-request (or round-trip) timeout `D`")
+	fs.StringVar(&cfg.Client, "client", "raw", "HTTP client: raw (lean, built in) or std (net/http)")
 	fs.StringVar(&format, "format", "text", "output format: "+strings.Join(loadgen.Formats(), ", "))
 	fs.StringVar(&cfg.Name, "name", "", "target `LABEL` in benchmark names (default: direct for unix://, else host:port)")
 	fs.BoolVar(&allowErrors, "allow-errors", false, "exit 0 even when requests failed")

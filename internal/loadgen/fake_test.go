@@ -90,8 +90,13 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/images/") && strings.HasSuffix(path, "/get"):
 		n := sizeParam(r)
 		buf := make([]byte, 32<<10)
+		var sent int64
 		for n > 0 {
+			if f.failAfter >= 0 && sent >= f.failAfter {
+				panic(http.ErrAbortHandler)
+			}
 			m := min(n, int64(len(buf)))
+			sent += m
 			w.Write(buf[:m])
 			http.NewResponseController(w).Flush()
 			n -= m
@@ -165,7 +170,7 @@ func (f *fake) attach(w http.ResponseWriter, r *http.Request) {
 
 // serve starts f on a Unix socket (network "unix") or on 127.0.0.1 and
 // returns the target URL; the server stops when the test ends.
-func serve(t *testing.T, f *fake, network string) string {
+func serve(t testing.TB, f *fake, network string) string {
 	t.Helper()
 	var ln net.Listener
 	var err error

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -25,13 +26,17 @@ func TestScenarios(t *testing.T) {
 		{"attach", 40000, "", 40000},
 		{"events", 0, "", 0},
 	}
-	for _, network := range []string{"unix", "tcp"} {
+	for _, network := range []string{"unix", "tcp", "unix-std"} {
 		for _, c := range cases {
 			t.Run(network+"/"+c.scenario, func(t *testing.T) {
+				client := ""
+				if network == "unix-std" {
+					network, client = "unix", "std"
+				}
 				f := newFake()
 				url := serve(t, f, network)
 				const n = 40
-				rep, err := Run(context.Background(), Config{Target: url, Scenario: c.scenario, Size: c.size, Conc: 4, Count: n})
+				rep, err := Run(context.Background(), Config{Target: url, Scenario: c.scenario, Size: c.size, Conc: 4, Count: n, Client: client})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -113,15 +118,19 @@ func TestErrors(t *testing.T) {
 	f := newFake()
 	f.failAfter = 1000
 	url := serve(t, f, "unix")
-	rep, err := Run(context.Background(), Config{Target: url, Scenario: "blob", Size: 4096, Conc: 2, Count: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := rep.Metrics.Errors; got.Read != 10 || got.Total() != 10 || rep.Metrics.Success != 0 {
-		t.Errorf("errors %+v, success %d; want 10 read errors", got, rep.Metrics.Success)
+	for _, client := range []string{"raw", "std"} {
+		for _, scenario := range []string{"blob", "chunked"} {
+			rep, err := Run(context.Background(), Config{Target: url, Scenario: scenario, Size: 40000, Conc: 2, Count: 10, Client: client})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rep.Metrics.Errors; got.Read != 10 || got.Total() != 10 || rep.Metrics.Success != 0 {
+				t.Errorf("%s/%s: errors %+v, success %d; want 10 read errors", client, scenario, got, rep.Metrics.Success)
+			}
+		}
 	}
 
-	rep, err = Run(context.Background(), Config{Target: "unix:///nonexistent/x.sock", Scenario: "ping", Conc: 2, Count: 5})
+	rep, err := Run(context.Background(), Config{Target: "unix:///nonexistent/x.sock", Scenario: "ping", Conc: 2, Count: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,15 +142,19 @@ func TestErrors(t *testing.T) {
 func TestStatusError(t *testing.T) {
 	f := newFake()
 	url := serve(t, f, "tcp")
-	e := &env{target: mustTarget(t, url)}
-	e.client = e.target.client(1, 0)
-	defer e.client.CloseIdleConnections()
-	s := &httpScenario{e: e, reqs: []httpReq{{path: "/status?code=503", want: -1}}}
-	c := s.NewConn(0)
-	defer c.Close()
-	out := c.Do(context.Background())
-	if KindOf(out.Err) != KindStatus {
-		t.Errorf("kind %v (err %v); want status", KindOf(out.Err), out.Err)
+	for _, std := range []bool{false, true} {
+		e := &env{target: mustTarget(t, url), timeout: time.Minute, stdClient: std}
+		e.client = e.target.client(1, time.Minute)
+		defer e.client.CloseIdleConnections()
+		s := &httpScenario{e: e, reqs: []httpReq{{path: "/status?code=503", want: -1}}}
+		c := s.NewConn(0)
+		defer c.Close()
+		for range 2 { // the connection stays usable
+			out := c.Do(context.Background())
+			if KindOf(out.Err) != KindStatus {
+				t.Errorf("std=%v: kind %v (err %v); want status", std, KindOf(out.Err), out.Err)
+			}
+		}
 	}
 }
 

@@ -27,6 +27,8 @@ type Report struct {
 	Scenario string `json:"scenario"`
 	Size     int64  `json:"size,omitempty"`
 	Mix      string `json:"mix,omitempty"`
+	// Client is the HTTP client used: "raw" or "std" ("" means raw).
+	Client string `json:"client,omitempty"`
 	// Conc is the closed loop's connections, or the open loop's in-flight
 	// cap; Rate is the open loop's requests per second (0: closed loop).
 	Conc int     `json:"conc"`

@@ -38,6 +38,11 @@ type Config struct {
 	Warmup time.Duration
 	// Timeout bounds each request or round trip; 0 means 30s.
 	Timeout time.Duration
+	// Client is "raw" (or ""), the lean built-in HTTP/1.1 client, or
+	// "std", net/http's Client, for the ping, json, blob, chunked, docker
+	// and mix scenarios (events always use net/http; attach its own
+	// upgraded connection).
+	Client string
 	// Progress, when non-nil, receives a live one-line display (req/s,
 	// errors, p99 so far), rewritten with \r about 4 times a second.
 	Progress io.Writer
@@ -67,6 +72,9 @@ func (c *Config) Check() error {
 	}
 	if c.Scenario == "events" && c.Rate > 0 {
 		return errors.New("scenario events is paced by the server: use -c, not -rate")
+	}
+	if c.Client != "" && c.Client != "raw" && c.Client != "std" {
+		return fmt.Errorf("unknown -client %q (want raw or std)", c.Client)
 	}
 	if c.Size < 0 {
 		return errors.New("-size must not be negative")
@@ -109,7 +117,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	client := target.client(plan.Conc, cfg.Timeout)
 	defer client.CloseIdleConnections()
-	e := &env{target: target, client: client, size: cfg.Size, timeout: cfg.Timeout}
+	e := &env{target: target, client: client, size: cfg.Size, timeout: cfg.Timeout, stdClient: cfg.Client == "std"}
 	pctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	scen, err := newScenario(pctx, cfg.Scenario, cfg.Mix, e)
 	cancel()
@@ -122,7 +130,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep := &Report{
 		Env: CurrentEnv(), Target: cfg.Target, Name: cfg.Name, Scenario: cfg.Scenario, Size: size,
-		Mix: cfg.Mix, Conc: plan.Conc, Rate: cfg.Rate, Duration: cfg.Duration, Count: cfg.Count,
+		Mix: cfg.Mix, Client: cfg.Client, Conc: plan.Conc, Rate: cfg.Rate, Duration: cfg.Duration, Count: cfg.Count,
 		Warmup: cfg.Warmup,
 	}
 	var mu sync.Mutex

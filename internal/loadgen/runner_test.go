@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -152,4 +153,41 @@ func TestMetrics(t *testing.T) {
 	near("p50", m.Latency.P50, 500*time.Microsecond)
 	near("p99", m.Latency.P99, 990*time.Microsecond)
 	near("max", m.Latency.Max, 1000*time.Microsecond)
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b = append(l.b, p...)
+	return len(p), nil
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.b)
+}
+
+func TestProgress(t *testing.T) {
+	var out lockedBuffer
+	var mu sync.Mutex
+	m := &Metrics{}
+	mu.Lock()
+	m.Add(&Result{Intended: time.Now().Add(-time.Second), End: time.Now(), Latency: time.Millisecond})
+	mu.Unlock()
+	stop := startProgress(&out, &mu, m)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "1 requests") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop()
+	got := out.String()
+	if !strings.Contains(got, "\r\033[K1 requests") || !strings.Contains(got, "p99 1.00ms") || !strings.HasSuffix(got, "\r\033[K") {
+		t.Errorf("progress output %q; want a \\r-rewritten line with 1 requests and p99 1.00ms, cleared at the end", got)
+	}
 }

@@ -59,6 +59,9 @@ type env struct {
 	client  *http.Client
 	size    int64 // 0: the scenario's default
 	timeout time.Duration
+	// stdClient sends the HTTP scenarios through client (net/http)
+	// instead of the lean rawConn.
+	stdClient bool
 }
 
 // newScenario prepares the named scenario: it may ask the target questions
@@ -107,6 +110,9 @@ type httpScenario struct {
 }
 
 func (s *httpScenario) NewConn(worker int) Conn {
+	if !s.e.stdClient {
+		return newRawConn(s.e, s.reqs, worker)
+	}
 	c := &httpConn{e: s.e, reqs: s.reqs, next: worker % len(s.reqs)}
 	c.prepared = make([]*http.Request, len(s.reqs))
 	return c
