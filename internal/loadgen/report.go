@@ -55,7 +55,11 @@ func CurrentEnv() Env {
 	return Env{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, CPU: cpuModel(), Version: version()}
 }
 
+// cpuModel names the CPU as go test's "cpu:" line does.
 func cpuModel() string {
+	if name := brandName(); name != "" {
+		return name
+	}
 	b, err := os.ReadFile("/proc/cpuinfo")
 	if err != nil {
 		return "unknown"
