@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -147,14 +148,7 @@ func openLoop(ctx context.Context, s Scenario, p Plan, add func(*Result)) {
 			}
 			measured++
 		}
-		if d := time.Until(t); d > 0 {
-			timer.Reset(d)
-			select {
-			case <-ctx.Done():
-			case <-timer.C:
-			}
-		}
-		if ctx.Err() != nil {
+		if !sleepUntil(ctx, timer, t) {
 			break
 		}
 		// A worker decrements inflight only once it is idle again, so
@@ -173,6 +167,33 @@ func openLoop(ctx context.Context, s Scenario, p Plan, add func(*Result)) {
 	}
 	close(tickets)
 	wg.Wait()
+}
+
+// sleepUntil waits for t: with a timer (cancellable) until 2ms before, then
+// in nanosleep (precise), then by yielding for the last 50µs. It reports
+// false when ctx was cancelled.
+func sleepUntil(ctx context.Context, timer *time.Timer, t time.Time) bool {
+	for {
+		if ctx.Err() != nil {
+			return false
+		}
+		d := time.Until(t)
+		switch {
+		case d <= 0:
+			return true
+		case d > 2*time.Millisecond:
+			timer.Reset(d - time.Millisecond)
+			select {
+			case <-ctx.Done():
+				return false
+			case <-timer.C:
+			}
+		case d > 50*time.Microsecond:
+			sleepShort(d - 20*time.Microsecond)
+		default:
+			runtime.Gosched()
+		}
+	}
 }
 
 func result(intended, start time.Time, out Outcome, warm bool) *Result {
