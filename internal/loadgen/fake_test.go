@@ -198,3 +198,43 @@ func serve(t testing.TB, f *fake, network string) string {
 }
 
 var _ = bufio.NewReader
+
+// listenSilent returns a Unix socket that accepts connections and never
+// answers, closed when the test ends, and a count of accepted connections.
+func listenSilent(t *testing.T) (string, func() int) {
+	t.Helper()
+	path := testsock.Path(t, "silent.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return path, func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(conns)
+	}
+}

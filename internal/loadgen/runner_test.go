@@ -191,3 +191,33 @@ func TestProgress(t *testing.T) {
 		t.Errorf("progress output %q; want a \\r-rewritten line with 1 requests and p99 1.00ms, cleared at the end", got)
 	}
 }
+
+// Cancelling a run stops it promptly even with every worker blocked in a
+// read, for each kind of connection.
+func TestCancelBlocked(t *testing.T) {
+	ln, accepted := listenSilent(t)
+	for i, scenario := range []string{"ping", "attach"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan *Report)
+		go func() {
+			rep, err := Run(ctx, Config{Target: "unix://" + ln, Scenario: scenario, Conc: 2, Duration: time.Hour})
+			if err != nil {
+				t.Error(err)
+			}
+			done <- rep
+		}()
+		deadline := time.Now().Add(10 * time.Second)
+		for accepted() < 2*(i+1) && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		select {
+		case rep := <-done:
+			if rep != nil && rep.Metrics.Errors.Total() != 0 {
+				t.Errorf("%s: %d errors after cancel; want none (cut-short operations are not reported)", scenario, rep.Metrics.Errors.Total())
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s: Run did not return within 20s of cancel", scenario)
+		}
+	}
+}

@@ -141,6 +141,7 @@ type attachConn struct {
 	payload []byte
 	got     []byte
 	hdr     [8]byte
+	stop    func() bool // unregisters the cancellation hook
 }
 
 const attachRequest = "POST /containers/x/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\n" +
@@ -151,22 +152,26 @@ func (c *attachConn) open(ctx context.Context) error {
 	if err != nil {
 		return &Error{Kind: KindConnect, Err: err}
 	}
+	// Cancelling the run unblocks a worker stuck in Read or Write.
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	fail := func(err error) error {
+		stop()
+		conn.Close()
+		return err
+	}
 	conn.SetDeadline(time.Now().Add(c.s.e.timeout))
 	if _, err := io.WriteString(conn, attachRequest); err != nil {
-		conn.Close()
-		return &Error{Kind: KindOf(err), Err: fmt.Errorf("attach: write request: %w", err)}
+		return fail(&Error{Kind: KindOf(err), Err: fmt.Errorf("attach: write request: %w", err)})
 	}
 	br := bufio.NewReaderSize(conn, 32<<10)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
-		conn.Close()
-		return &Error{Kind: KindOf(err), Err: fmt.Errorf("attach: read response: %w", err)}
+		return fail(&Error{Kind: KindOf(err), Err: fmt.Errorf("attach: read response: %w", err)})
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
-		conn.Close()
-		return &Error{Kind: KindStatus, Err: fmt.Errorf("attach: status %s; want 101", resp.Status)}
+		return fail(&Error{Kind: KindStatus, Err: fmt.Errorf("attach: status %s; want 101", resp.Status)})
 	}
-	c.conn, c.br = conn, br
+	c.conn, c.br, c.stop = conn, br, stop
 	return nil
 }
 
@@ -207,6 +212,7 @@ func (c *attachConn) Do(ctx context.Context) Outcome {
 
 func (c *attachConn) abort() {
 	if c.conn != nil {
+		c.stop()
 		c.conn.Close()
 		c.conn = nil
 	}
