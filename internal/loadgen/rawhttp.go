@@ -45,7 +45,12 @@ func (c *rawConn) Do(ctx context.Context) Outcome {
 	c.next = (c.next + 1) % len(c.reqs)
 	n, err := c.roundTrip(ctx, i)
 	if err != nil {
-		c.Close() // the connection's state is unknown: start afresh
+		// After a bad status the response was read in full and the
+		// connection can go on; after anything else its state is
+		// unknown: start afresh.
+		if KindOf(err) != KindStatus {
+			c.Close()
+		}
 		return Outcome{Bytes: n, Err: err}
 	}
 	return Outcome{Bytes: n}

@@ -214,6 +214,9 @@ func TextReporter(r *Report) Reporter {
 		if r.Rate > 0 {
 			loop = fmt.Sprintf("open loop, %s req/s, at most %d in flight", strconv.FormatFloat(r.Rate, 'f', -1, 64), r.Conc)
 		}
+		if r.Client == "std" {
+			loop += ", net/http client"
+		}
 		fmt.Fprintf(tw, "target\t%s (%s)\n", r.Target, r.Name)
 		fmt.Fprintf(tw, "scenario\t%s, %s\n", scen, loop)
 		fmt.Fprintf(tw, "requests\t%d in %v: %.1f req/s, %.2f MB/s\n", m.Requests, m.Elapsed.Round(time.Millisecond), m.Rate, m.Throughput/1e6)

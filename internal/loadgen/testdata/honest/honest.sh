@@ -8,7 +8,7 @@
 set -eu
 ROUNDS=${1:-5}
 SECS=${2:-5}
-cd "$(dirname "$0")/../../../.."
+cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
 tmp=$(mktemp -d /tmp/lg-honest.XXXX)
 port=18080
 go build -o "$tmp/honest" ./internal/loadgen/testdata/honest
