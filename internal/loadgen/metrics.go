@@ -48,10 +48,10 @@ type Metrics struct {
 
 // ErrorCounts counts failures by [Kind].
 type ErrorCounts struct {
-	Connect int64 `json:"connect"`
-	Status  int64 `json:"status"`
-	Read    int64 `json:"read"`
-	Timeout int64 `json:"timeout"`
+	Connect int64 `json:"connect"` // KindConnect
+	Status  int64 `json:"status"`  // KindStatus
+	Read    int64 `json:"read"`    // KindRead
+	Timeout int64 `json:"timeout"` // KindTimeout
 }
 
 // Total is the number of failures of any kind.
@@ -59,6 +59,8 @@ func (e ErrorCounts) Total() int64 { return e.Connect + e.Status + e.Read + e.Ti
 
 // Latencies are quantiles of the latency histogram.
 type Latencies struct {
+	// Min, Mean and Max are of all samples; P50 … P999 the 50th, 90th,
+	// 99th and 99.9th percentiles.
 	Min  time.Duration `json:"min_ns"`
 	Mean time.Duration `json:"mean_ns"`
 	P50  time.Duration `json:"p50_ns"`

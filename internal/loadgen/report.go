@@ -44,10 +44,10 @@ type Report struct {
 // Env describes where a run happened; it becomes the benchfmt file
 // configuration.
 type Env struct {
-	GOOS    string `json:"goos"`
-	GOARCH  string `json:"goarch"`
-	CPU     string `json:"cpu"`
-	Version string `json:"loadgen_version"`
+	GOOS    string `json:"goos"`            // runtime.GOOS
+	GOARCH  string `json:"goarch"`          // runtime.GOARCH
+	CPU     string `json:"cpu"`             // the CPU model, as go test names it
+	Version string `json:"loadgen_version"` // the VCS revision, or "devel"
 }
 
 // CurrentEnv describes this machine and binary.

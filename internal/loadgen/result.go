@@ -39,10 +39,11 @@ func (k Kind) String() string {
 
 // An Error is a failed operation with its [Kind].
 type Error struct {
-	Kind Kind
-	Err  error
+	Kind Kind  // what failed
+	Err  error // the failure, naming the operation and path
 }
 
+// Error returns the kind, then the underlying message.
 func (e *Error) Error() string { return e.Kind.String() + ": " + e.Err.Error() }
 
 // Unwrap returns the underlying error.

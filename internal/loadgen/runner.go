@@ -26,7 +26,7 @@ type Pacer interface {
 
 // ConstantPacer sends Rate operations per second, evenly spaced.
 type ConstantPacer struct {
-	Rate float64
+	Rate float64 // operations per second; must be positive
 }
 
 // Intended returns start + i/Rate seconds.
