@@ -26,6 +26,7 @@ type rawConn struct {
 
 	conn     net.Conn
 	br       *bufio.Reader
+	long     []byte // the head of a line longer than br's buffer
 	deadline time.Time
 	stop     func() bool // unregisters the cancellation hook
 }
@@ -136,7 +137,7 @@ var (
 // length is -1 when there is no Content-Length.
 func (c *rawConn) readHeader() (status int, length int64, chunked, closing bool, err error) {
 	length = -1
-	line, err := c.br.ReadSlice('\n')
+	line, err := c.readLine()
 	if err != nil {
 		return 0, 0, false, false, eofIsUnexpected(err)
 	}
@@ -149,7 +150,7 @@ func (c *rawConn) readHeader() (status int, length int64, chunked, closing bool,
 	}
 	closing = line[7] == '0' // HTTP/1.0
 	for {
-		line, err = c.br.ReadSlice('\n')
+		line, err = c.readLine()
 		if err != nil {
 			return 0, 0, false, false, eofIsUnexpected(err)
 		}
@@ -171,6 +172,26 @@ func (c *rawConn) readHeader() (status int, length int64, chunked, closing bool,
 	}
 }
 
+// maxLine is how much of a line longer than the read buffer is kept: plenty
+// for a status line, a framing header or a chunk size; the rest is skipped.
+const maxLine = 256
+
+// readLine is ReadSlice('\n') for lines of any length: the line, valid
+// until the next read, or its first maxLine bytes when it does not fit in
+// the buffer.
+func (c *rawConn) readLine() ([]byte, error) {
+	line, err := c.br.ReadSlice('\n')
+	if err != bufio.ErrBufferFull {
+		return line, err
+	}
+	c.long = append(c.long[:0], line[:min(len(line), maxLine)]...)
+	for err == bufio.ErrBufferFull {
+		line, err = c.br.ReadSlice('\n')
+		c.long = append(c.long, line[:min(len(line), maxLine-len(c.long))]...)
+	}
+	return c.long, err
+}
+
 func hasPrefixFold(s, prefix []byte) bool {
 	return len(s) >= len(prefix) && bytes.EqualFold(s[:len(prefix)], prefix)
 }
@@ -180,7 +201,7 @@ func hasPrefixFold(s, prefix []byte) bool {
 func (c *rawConn) discardChunked() (int64, error) {
 	var n int64
 	for {
-		line, err := c.br.ReadSlice('\n')
+		line, err := c.readLine()
 		if err != nil {
 			return n, eofIsUnexpected(err)
 		}
@@ -194,7 +215,7 @@ func (c *rawConn) discardChunked() (int64, error) {
 		}
 		if size == 0 {
 			for { // trailers, then the empty line
-				line, err := c.br.ReadSlice('\n')
+				line, err := c.readLine()
 				if err != nil {
 					return n, eofIsUnexpected(err)
 				}
@@ -208,7 +229,7 @@ func (c *rawConn) discardChunked() (int64, error) {
 		if err != nil {
 			return n, eofIsUnexpected(err)
 		}
-		if line, err = c.br.ReadSlice('\n'); err != nil || len(bytes.TrimRight(line, "\r\n")) != 0 {
+		if line, err = c.readLine(); err != nil || len(bytes.TrimRight(line, "\r\n")) != 0 {
 			if err == nil {
 				err = errors.New("chunk not followed by CRLF")
 			}
