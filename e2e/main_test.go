@@ -226,8 +226,9 @@ var hangs = struct {
 func step(t *testing.T, mode, prefix, name string, f func(c *check)) {
 	t.Run(name, func(t *testing.T) {
 		c := &check{T: t, mode: mode}
-		start := time.Now()
+		start, notRun := time.Now(), false
 		defer func() {
+			hung := (c.known || t.Failed()) && !notRun && time.Since(start) >= CommandTimeout
 			outcome := outcomePass
 			switch {
 			case c.known:
@@ -237,8 +238,14 @@ func step(t *testing.T, mode, prefix, name string, f func(c *check)) {
 			case t.Skipped():
 				outcome = outcomeSkip
 			}
+			switch {
+			case notRun:
+				outcome += " (not run)"
+			case hung:
+				outcome += " (hang)"
+			}
 			record(prefix+" "+name, mode, outcome)
-			if (c.known || t.Failed()) && time.Since(start) >= CommandTimeout {
+			if hung {
 				hangs.Lock()
 				hangs.n[mode]++
 				hangs.Unlock()
@@ -248,6 +255,7 @@ func step(t *testing.T, mode, prefix, name string, f func(c *check)) {
 		n := hangs.n[mode]
 		hangs.Unlock()
 		if n >= maxHangs {
+			notRun = true
 			c.Fatalf("not run: %d earlier steps of mode %s hung until their %v deadline", n, mode, CommandTimeout)
 		}
 		f(c)

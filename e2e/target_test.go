@@ -2,11 +2,16 @@ package e2e
 
 import (
 	"errors"
+	"fmt"
+	"log"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sockproxylab/sockproxy/proxy"
 )
 
 // modes lists the targets every test runs against, in order: "direct", the
@@ -15,9 +20,7 @@ import (
 //
 // This and startTarget are the one place that knows about the proxy.
 func modes() []string {
-	// The proxy package is not on main yet: once it is, this becomes
-	//	return append([]string{"direct"}, proxy.Modes()...)
-	return []string{"direct"}
+	return append([]string{"direct"}, proxy.Modes()...)
 }
 
 // forEachMode runs f as the subtest "mode=NAME" of t for every mode, all at
@@ -41,14 +44,14 @@ func startTarget(t *testing.T, mode string) string {
 	if mode == "direct" {
 		return engine.Host()
 	}
-	// Once the proxy package is on main:
-	//	h, err := proxy.New(proxy.Config{Socket: engine.Socket(), Mode: mode, ErrorLog: log.New(testWriter{t}, "", 0)})
-	//	if err != nil {
-	//		t.Fatalf("proxy.New(%q): %v", mode, err)
-	//	}
-	//	return serve(t, h)
-	t.Fatalf("startTarget(%q): the proxy package is not wired in yet", mode)
-	return ""
+	h, err := proxy.New(proxy.Config{Socket: engine.Socket(), Mode: mode, ErrorLog: log.New(newTestLog(t), "proxy: ", 0)})
+	if err != nil {
+		t.Fatalf("proxy.New(%q): %v", mode, err)
+	}
+	if ic, ok := h.(interface{ CloseIdleConnections() }); ok {
+		t.Cleanup(ic.CloseIdleConnections) // runs after serve's cleanup: the server is closed first
+	}
+	return serve(t, h)
 }
 
 // serve serves h on a fresh 127.0.0.1 listener until t ends and returns its
@@ -63,7 +66,7 @@ func serve(t *testing.T, h http.Handler) string {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {
-		srv.Close() // also closes the hijacked streams' listeners; hijacked conns are the handler's
+		srv.Close() // hijacked streams are the proxy's to end; goleak in TestMain checks it did
 		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
 			t.Errorf("serve %s: %v", ln.Addr(), err)
 		}
@@ -71,10 +74,33 @@ func serve(t *testing.T, h http.Handler) string {
 	return "tcp://" + ln.Addr().String()
 }
 
-// testWriter sends a proxy's error log to t.Log.
-type testWriter struct{ t *testing.T }
+// testLog sends a proxy's error log to t.Log while t runs, and to stderr
+// after: a handler goroutine may still log once the server is closed, when
+// t.Log would panic.
+type testLog struct {
+	mu   sync.Mutex
+	t    *testing.T
+	done bool
+}
 
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
+func newTestLog(t *testing.T) *testLog {
+	w := &testLog{t: t}
+	t.Cleanup(func() { // registered first, so it runs last
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+	})
+	return w
+}
+
+func (w *testLog) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	line := strings.TrimRight(string(p), "\n")
+	if w.done {
+		fmt.Fprintf(os.Stderr, "%s (after the test ended): %s\n", w.t.Name(), line)
+	} else {
+		w.t.Log(line)
+	}
 	return len(p), nil
 }
