@@ -198,24 +198,29 @@ func cliSteps(t *testing.T, mode string, d *dockerCLI) {
 		}
 	})
 	s("save+load", func(c *check) {
-		file := filepath.Join(c.TempDir(), "big.tar")
-		f, err := os.Create(file)
-		if err != nil {
-			c.Fatalf("create %s: %v", file, err)
-		}
+		// docker save | tee >(sha256sum) | docker load, with no file between.
+		pr, pw := io.Pipe()
 		h := sha256.New()
-		_, serr := d.exec(c, nil, io.MultiWriter(f, h), nil, "save", dockerd.BigImage)
-		if err := f.Close(); err != nil {
-			c.Fatalf("close %s: %v", file, err)
-		}
-		if serr != nil {
-			c.Fatalf("%v", serr)
+		saved := make(chan error, 1)
+		go func() {
+			_, err := d.exec(nil, io.MultiWriter(h, pw), nil, "save", dockerd.BigImage)
+			pw.CloseWithError(err) // nil: load sees EOF
+			saved <- err
+		}()
+		var out bytes.Buffer
+		_, lerr := d.exec(nil, &out, pr, "load")
+		pr.Close() // a load that quit early must not leave save blocked
+		if err := <-saved; err != nil {
+			c.Fatalf("%v", err)
 		}
 		if got := hex.EncodeToString(h.Sum(nil)); got != directSaveHash {
 			c.Fatalf("docker save %s | sha256sum: got %s; want %s (a direct save)", dockerd.BigImage, got, directSaveHash)
 		}
-		if out := d.run(c, nil, "load", "-i", file); !strings.Contains(out, "Loaded image: "+dockerd.BigImage) {
-			c.Fatalf("docker load: got %q; want %q", out, "Loaded image: "+dockerd.BigImage)
+		if lerr != nil {
+			c.Fatalf("%v", lerr)
+		}
+		if want := "Loaded image: " + dockerd.BigImage; !strings.Contains(out.String(), want) {
+			c.Fatalf("docker load: got %q; want %q", out.String(), want)
 		}
 	})
 }
@@ -239,7 +244,7 @@ func (d *dockerCLI) run(c *check, in io.Reader, args ...string) string {
 func (d *dockerCLI) runSplit(c *check, env []string, in io.Reader, args ...string) (stdout, stderr string) {
 	c.Helper()
 	var out bytes.Buffer
-	errOut, err := d.exec(c, env, &out, in, args...)
+	errOut, err := d.exec(env, &out, in, args...)
 	if err != nil {
 		c.Fatalf("%v", err)
 	}
@@ -248,7 +253,8 @@ func (d *dockerCLI) runSplit(c *check, env []string, in io.Reader, args ...strin
 
 // exec runs docker args under CommandTimeout with its standard output going
 // to stdout, and returns its standard error and an error that quotes it.
-func (d *dockerCLI) exec(c *check, env []string, stdout io.Writer, in io.Reader, args ...string) (string, error) {
+// It may run on any goroutine.
+func (d *dockerCLI) exec(env []string, stdout io.Writer, in io.Reader, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), CommandTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, dockerBin, append([]string{"-H", d.host}, args...)...)
