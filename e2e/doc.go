@@ -14,20 +14,26 @@
 //     images, run, run -i with piped stdin, run -d + logs -f, exec and exec -i
 //     (10 times each, since a racy proxy loses output only some of the time),
 //     attach, wait, events --since/--until, stop, rm, cp both ways, build
-//     with the legacy builder, save (hashed against a direct save) and load.
+//     with the legacy builder, and docker save streamed into docker load
+//     (hashed on the way against a save straight from the engine's socket).
 //   - TestSDK: the Go SDK github.com/moby/moby/client: ping with API-version
 //     negotiation, create/start/wait, logs follow demultiplexed with stdcopy,
 //     events, exec create + attach with 64 KiB on stdin and a half-close (10
 //     times), image save.
 //
-// Subtests are named TestCLI/mode=NAME/STEP. Every docker command runs under
-// a hard deadline (CommandTimeout), so a hang fails instead of freezing CI.
+// Subtests are named TestCLI/mode=NAME/STEP. Every docker command and every
+// SDK step runs under a hard deadline (CommandTimeout, 60 s), so a hang fails
+// instead of freezing CI; once two steps of a mode have hung, its remaining
+// steps fail without running, which bounds a broken mode to a few minutes.
+// Cleanup (removing containers and built images) goes straight to the
+// engine's socket, never through the proxy under test.
 //
 // Failures in the modes "stdlib" and "stdlib-default" (Go's own
 // httputil.ReverseProxy) are recorded as known differences of that mode —
 // the subtest is skipped with the reason — rather than failing; every other
-// mode must pass. TestMain prints a command × mode table at the end
-// (visible with -v).
+// mode must pass. TestMain prints a command × mode table in markdown at the
+// end (visible with -v), and fails the binary if goroutines leak (goleak),
+// hijacked streams a proxy failed to end among them.
 //
 // # Running
 //
@@ -37,8 +43,8 @@
 //	SOCKPROXY_E2E=1 go test -race -count=1 ./e2e/ -v
 //
 // SOCKPROXY_E2E_REPEAT=N runs each exec step N times instead of 10, for a
-// soak. Modes run side by side; the suite takes about a minute for one mode
-// and a few for all of them on two cores.
+// soak. Modes run side by side (the steps mostly wait on the engine); on two
+// busy cores the whole suite took about three minutes for seven modes.
 //
 // Without SOCKPROXY_E2E=1, or under -short, the package prints one line
 // saying how to enable it and passes. With SOCKPROXY_E2E=1, an engine that

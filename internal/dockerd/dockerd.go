@@ -127,7 +127,7 @@ func Start(ctx context.Context) (*Daemon, error) {
 
 	if err := d.waitReady(ctx); err != nil {
 		tail := d.LogTail(20)
-		if cerr := d.Close(); cerr != nil {
+		if cerr := d.close(false); cerr != nil {
 			err = errors.Join(err, cerr)
 		}
 		return nil, fmt.Errorf("%w\n--- last lines of dockerd.log ---\n%s", err, tail)
@@ -237,9 +237,13 @@ func (d *Daemon) LogTail(n int) string {
 // Start launched, SIGKILL (to it and to the containerd it started) if it has
 // not exited after StopTimeout, then every mount left under D is unmounted,
 // deepest first, and D is removed. The error joins every step that failed.
-func (d *Daemon) Close() error {
+func (d *Daemon) Close() error { return d.close(true) }
+
+// close is Close; early says whether a daemon that had already exited is an
+// error (it is not when Start has just reported it).
+func (d *Daemon) close(early bool) error {
 	var errs []error
-	if err := d.stop(); err != nil {
+	if err := d.stop(early); err != nil {
 		errs = append(errs, err)
 	}
 	d.logFile.Close()
@@ -252,10 +256,14 @@ func (d *Daemon) Close() error {
 	return errors.Join(errs...)
 }
 
-func (d *Daemon) stop() error {
+func (d *Daemon) stop(early bool) error {
 	select {
 	case <-d.exited:
-		return nil
+		if !early {
+			return nil
+		}
+		return fmt.Errorf("dockerd: pid %d had exited before Close (%v); see %s", d.Pid(), d.waitErr,
+			filepath.Join(d.dir, "dockerd.log"))
 	default:
 	}
 	// The containerd that dockerd manages; read now, while its pidfile exists.
