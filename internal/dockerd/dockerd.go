@@ -20,9 +20,10 @@ import (
 	"time"
 )
 
-// ErrUnavailable is wrapped by the errors of Available and Start when this
-// machine cannot run the engine at all (not root, dockerd or busybox-static
-// missing), as opposed to an engine that was tried and failed to start.
+// ErrUnavailable is wrapped by the errors of Available, BusyboxAvailable,
+// Start and EnsureImages when this machine cannot run the engine or build
+// its images at all (not root, dockerd or busybox-static missing), as
+// opposed to an engine that was tried and failed.
 var ErrUnavailable = errors.New("docker engine unavailable")
 
 // Timeouts of Start and Close.
