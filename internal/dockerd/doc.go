@@ -8,6 +8,7 @@
 //	D/exec          --exec-root (containerd's and runc's state)
 //	D/docker.pid    --pidfile
 //	D/dockerd.log   the daemon's stdout and stderr
+//	D/owner.pid     the pid of the process that called Start
 //
 // The daemon touches nothing outside D on the host network: it runs with
 // --bridge=none, --iptables=false, --ip6tables=false, --ip-forward=false and
@@ -19,7 +20,10 @@
 // of D/dockerd.log. Close sends SIGTERM to the process Start launched (and
 // SIGKILL if it does not exit in time), unmounts whatever is still mounted
 // under D, deepest first, and removes D. One Daemon per test binary is the
-// intended use: start it in TestMain and share it.
+// intended use: start it in TestMain and share it. A test binary killed
+// before Close (a -timeout panic) still stops its dockerd, which gets
+// SIGTERM when its parent dies; the next Start removes the directory left
+// behind.
 //
 // Running it needs root and the dockerd binary; Available reports why it
 // cannot run, with an error that wraps ErrUnavailable.

@@ -81,9 +81,14 @@ func Start(ctx context.Context) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "dkd")
+	sweepStale()
+	dir, err := os.MkdirTemp("", dirPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("dockerd: make state dir: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("dockerd: write owner pid: %w", err)
 	}
 	logFile, err := os.Create(filepath.Join(dir, "dockerd.log"))
 	if err != nil {
@@ -134,6 +139,34 @@ func Start(ctx context.Context) (*Daemon, error) {
 		return nil, fmt.Errorf("%w\n--- last lines of dockerd.log ---\n%s", err, tail)
 	}
 	return d, nil
+}
+
+// dirPrefix starts the name of every state directory under os.TempDir().
+const dirPrefix = "dkd"
+
+// ownerFile, in a state directory, holds the pid of the process that
+// called Start.
+const ownerFile = "owner.pid"
+
+// sweepStale removes the state directories that a killed test binary left
+// behind (its dockerd got SIGTERM through Pdeathsig, but Close never ran):
+// those whose owner.pid names a process that no longer exists. A directory
+// without one may belong to a Start running right now; it stays.
+func sweepStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, ownerFile))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			continue
+		}
+		if unmountUnder(dir) == nil {
+			os.RemoveAll(dir)
+		}
+	}
 }
 
 // daemonEnv is the caller's environment with the sbin directories, where

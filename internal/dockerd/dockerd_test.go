@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +106,34 @@ func TestStart(t *testing.T) {
 	}
 	if b, err := os.ReadFile("/proc/self/mounts"); err == nil && strings.Contains(string(b), dir) {
 		t.Errorf("after Close, /proc/self/mounts still lists %s", dir)
+	}
+}
+
+func TestSweepStale(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	mk := func(name, owner string) string {
+		dir := filepath.Join(tmp, name)
+		if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if owner != "" {
+			if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(owner), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	// A pid above the kernel's pid_max (4194304 at most) never exists.
+	stale := mk(dirPrefix+"stale", "99999999\n")
+	live := mk(dirPrefix+"live", strconv.Itoa(os.Getpid())+"\n")
+	starting := mk(dirPrefix+"starting", "")
+	other := mk("other", "99999999\n")
+	sweepStale()
+	for dir, wantGone := range map[string]bool{stale: true, live: false, starting: false, other: false} {
+		_, err := os.Stat(dir)
+		if gone := os.IsNotExist(err); gone != wantGone {
+			t.Errorf("after sweepStale, %s gone = %v; want %v", filepath.Base(dir), gone, wantGone)
+		}
 	}
 }
