@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# bench.sh runs the lab: COUNT interleaved rounds of -count=1 over the whole
+# benchmark matrix (BenchmarkProxy and BenchmarkCopy), then the benchstat
+# tables, the proxy-own cost and goals, and the plots, into a new results dir.
+#
+# Environment: COUNT (rounds, default 10), BENCHTIME (default 0.5s),
+# BENCH (-bench regexp for package bench, default .), COPY_BENCH (the same
+# for package copy, default .; "skip" skips it), RESULTS (use this dir
+# instead of a new one).
+source "$(dirname "$0")/lib.sh"
+COUNT=${COUNT:-10}
+BENCHTIME=${BENCHTIME:-0.5s}
+BENCH=${BENCH:-.}
+COPY_BENCH=${COPY_BENCH:-.}
+
+dir=${RESULTS:-$(new_results_dir)}
+mkdir -p "$dir"
+write_env "$dir" "COUNT=$COUNT" "BENCHTIME=$BENCHTIME" "BENCH=$BENCH" "COPY_BENCH=$COPY_BENCH"
+echo "results: ${dir#$ROOT/}"
+
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+(cd "$ROOT" && $GO test -c -o "$bin/bench.test" ./bench && $GO test -c -o "$bin/copy.test" ./copy)
+
+out=$dir/gotest.txt
+: >"$out"
+start=$(date +%s)
+for round in $(seq 1 "$COUNT"); do
+	for pkg in bench copy; do
+		pattern=$BENCH
+		if [ "$pkg" = copy ]; then pattern=$COPY_BENCH; fi
+		if [ "$pattern" = skip ]; then continue; fi
+		echo "round $round of $COUNT: $pkg ($(($(date +%s) - start))s so far)"
+		# Each round is one -count=1 pass over the matrix; progress goes to the
+		# terminal, the raw lines to gotest.txt.
+		(cd "$ROOT/$pkg" && "$bin/$pkg.test" -test.run '^$' -test.bench "$pattern" \
+			-test.benchtime "$BENCHTIME" -test.count 1 -test.benchmem) |
+			tee -a "$out" | awk -v r="$round" -v n="$COUNT" '/^Benchmark/ { printf "  [%s/%s] %s\n", r, n, $1; fflush() }'
+	done
+done
+echo "benchmarks done in $(($(date +%s) - start))s"
+
+{
+	echo "# BenchmarkProxy: time, throughput, allocations per strategy (benchstat -col /strategy)"
+	benchstat -filter '.name:Proxy' -col /strategy "$out" || true
+	echo
+	echo "# BenchmarkCopy: each strategy alone over a Unix→TCP socket pair (alloc is the base)"
+	benchstat -filter '.name:Copy' -col /strategy "$out" || true
+	echo
+	(cd "$ROOT" && $GO run ./cmd/labreport -plots "$dir" "$out")
+} >"$dir/benchstat.txt"
+cat "$dir/benchstat.txt"
+echo
+echo "results written to ${dir#$ROOT/}"
