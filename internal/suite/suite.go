@@ -213,4 +213,3 @@ func cpuMetric(line string, cpu time.Duration, bulk bool) string {
 	}
 	return fmt.Sprintf("\t%.0f proxy-cpu-ns/op", float64(cpu.Nanoseconds())/n)
 }
-

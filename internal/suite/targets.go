@@ -19,7 +19,7 @@ type Target struct {
 	// Name is loadgen's -name: direct, sockproxy-<strategy>, socat, haproxy, nginx.
 	Name string
 	// URL is loadgen's -target.
-	URL string
+	URL  string
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited and been waited for
 }
@@ -227,4 +227,3 @@ func startNginx(ctx context.Context, socket, cpus, dir string) (*Target, error) 
 
 // errMissing says a peer is not installed; the suite skips it with a line.
 var errMissing = errors.New("not installed")
-
