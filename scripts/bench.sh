@@ -6,16 +6,26 @@
 # Environment: COUNT (rounds, default 10), BENCHTIME (default 0.5s),
 # BENCH (-bench regexp for package bench, default .), COPY_BENCH (the same
 # for package copy, default .; "skip" skips it), RESULTS (use this dir
-# instead of a new one).
+# instead of a new one); SUITE (1: run the cross-process suite after the Go
+# benchmarks, 0: skip it), SUITE_ROUNDS (default 5), SUITE_D (loadgen
+# duration per run, default 3s), STREAMS (idle streams for the memory
+# measure, default 1000), SUITE_SCENARIOS (labsuite -scenarios).
 source "$(dirname "$0")/lib.sh"
 COUNT=${COUNT:-10}
 BENCHTIME=${BENCHTIME:-0.5s}
 BENCH=${BENCH:-.}
 COPY_BENCH=${COPY_BENCH:-.}
+SUITE=${SUITE:-1}
+SUITE_ROUNDS=${SUITE_ROUNDS:-5}
+SUITE_D=${SUITE_D:-3s}
+STREAMS=${STREAMS:-1000}
+SUITE_SCENARIOS=${SUITE_SCENARIOS:-}
 
 dir=${RESULTS:-$(new_results_dir)}
 mkdir -p "$dir"
-write_env "$dir" "COUNT=$COUNT" "BENCHTIME=$BENCHTIME" "BENCH=$BENCH" "COPY_BENCH=$COPY_BENCH"
+write_env "$dir" "COUNT=$COUNT" "BENCHTIME=$BENCHTIME" "BENCH=$BENCH" "COPY_BENCH=$COPY_BENCH" \
+	"SUITE=$SUITE" "SUITE_ROUNDS=$SUITE_ROUNDS" "SUITE_D=$SUITE_D" "STREAMS=$STREAMS" \
+	"peers=$(for p in socat haproxy nginx wrk; do command -v $p >/dev/null && printf '%s ' "$p: $($p -v 2>&1 </dev/null | grep -m1 -oiE '[0-9]+\.[0-9]+(\.[0-9]+)?')"; done)"
 echo "results: ${dir#$ROOT/}"
 
 bin=$(mktemp -d)
@@ -40,6 +50,15 @@ for round in $(seq 1 "$COUNT"); do
 done
 echo "benchmarks done in $(($(date +%s) - start))s"
 
+if [ "$SUITE" != 0 ]; then
+	echo "cross-process suite: $SUITE_ROUNDS rounds of ${SUITE_D} runs per target and scenario"
+	(cd "$ROOT" && $GO build -o "$bin/" ./cmd/loadgen ./cmd/sockproxy ./cmd/labsuite)
+	: >"$dir/loadgen.txt"
+	"$bin/labsuite" -loadgen "$bin/loadgen" -sockproxy "$bin/sockproxy" -out "$dir/loadgen.txt" \
+		-rounds "$SUITE_ROUNDS" -d "$SUITE_D" -streams "$STREAMS" ${SUITE_SCENARIOS:+-scenarios "$SUITE_SCENARIOS"}
+	echo "suite done in $(($(date +%s) - start))s"
+fi
+
 {
 	echo "# BenchmarkProxy: time, throughput, allocations per strategy (benchstat -col /strategy)"
 	benchstat -filter '.name:Proxy' -col /strategy "$out" || true
@@ -48,6 +67,11 @@ echo "benchmarks done in $(($(date +%s) - start))s"
 	benchstat -filter '.name:Copy' -col /strategy "$out" || true
 	echo
 	(cd "$ROOT" && $GO run ./cmd/labreport -plots "$dir" "$out")
+	if [ -s "$dir/loadgen.txt" ]; then
+		echo
+		echo "# Cross-process suite: loadgen against each target (benchstat -col /target)"
+		benchstat -col /target "$dir/loadgen.txt" || true
+	fi
 } >"$dir/benchstat.txt"
 cat "$dir/benchstat.txt"
 echo
