@@ -25,7 +25,7 @@ dir=${RESULTS:-$(new_results_dir)}
 mkdir -p "$dir"
 write_env "$dir" "COUNT=$COUNT" "BENCHTIME=$BENCHTIME" "BENCH=$BENCH" "COPY_BENCH=$COPY_BENCH" \
 	"SUITE=$SUITE" "SUITE_ROUNDS=$SUITE_ROUNDS" "SUITE_D=$SUITE_D" "STREAMS=$STREAMS" \
-	"peers=$(for p in socat haproxy nginx wrk; do command -v $p >/dev/null && printf '%s ' "$p: $($p -v 2>&1 </dev/null | grep -m1 -oiE '[0-9]+\.[0-9]+(\.[0-9]+)?')"; done)"
+	"peers=$(peer_versions)"
 echo "results: ${dir#$ROOT/}"
 
 bin=$(mktemp -d)

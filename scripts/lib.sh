@@ -33,3 +33,13 @@ write_env() {
 
 # benchstat runs the module's pinned benchstat.
 benchstat() { (cd "$ROOT" && $GO tool benchstat "$@"); }
+
+# peer_versions prints the versions of the installed peers the suite can run.
+peer_versions() {
+	local out=""
+	command -v socat >/dev/null && out+="socat $(socat -V 2>/dev/null | awk '/socat version/ {print $3}'); "
+	command -v haproxy >/dev/null && out+="haproxy $(haproxy -v 2>/dev/null | awk 'NR==1 {print $3}'); "
+	command -v nginx >/dev/null && out+="nginx $(nginx -v 2>&1 | sed 's|.*nginx/||'); "
+	command -v wrk >/dev/null && out+="wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'); "
+	echo "${out:-none}"
+}
