@@ -36,10 +36,11 @@ benchstat() { (cd "$ROOT" && $GO tool benchstat "$@"); }
 
 # peer_versions prints the versions of the installed peers the suite can run.
 peer_versions() {
-	local out=""
-	command -v socat >/dev/null && out+="socat $(socat -V 2>/dev/null | awk '/socat version/ {print $3}'); "
-	command -v haproxy >/dev/null && out+="haproxy $(haproxy -v 2>/dev/null | awk 'NR==1 {print $3}'); "
-	command -v nginx >/dev/null && out+="nginx $(nginx -v 2>&1 | sed 's|.*nginx/||'); "
-	command -v wrk >/dev/null && out+="wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'); "
+	local out="" v
+	# Version commands exit non-zero on some tools (wrk -v): never fail on them.
+	if command -v socat >/dev/null; then v=$(socat -V 2>/dev/null | awk '/socat version/ {print $3}') || true; out+="socat $v; "; fi
+	if command -v haproxy >/dev/null; then v=$(haproxy -v 2>/dev/null | awk 'NR==1 {print $3}') || true; out+="haproxy $v; "; fi
+	if command -v nginx >/dev/null; then v=$(nginx -v 2>&1 | sed 's|.*nginx/||') || true; out+="nginx $v; "; fi
+	if command -v wrk >/dev/null; then v=$(wrk -v 2>&1 | awk 'NR==1 {print $2}') || true; out+="wrk $v; "; fi
 	echo "${out:-none}"
 }
