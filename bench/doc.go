@@ -15,8 +15,9 @@
 // neighbours alike; `make bench` runs the whole matrix in rounds of
 // -count=1.
 //
-// Shapes: ping (GET /_ping), json (GET /containers/json with as many entries
-// as make the nominal size), blob (a Content-Length body), chunked (an image
+// Shapes: ping (GET /_ping), json (GET /containers/json padded to exactly the
+// size: 1536B comes with a Content-Length, 64KiB chunked, as dockerd frames
+// them), blob (a Content-Length body), chunked (an image
 // save: chunked, 32 KiB flushed pieces) and upgrade (attach: one echo round
 // trip of size bytes per op over the hijacked stream).
 //

@@ -32,7 +32,8 @@ type shape struct {
 
 var shapes = []shape{
 	{name: "ping", concs: []int{1, 64}, path: func(*testing.B, int64) string { return "/_ping" }},
-	{name: "json", sizes: []int64{1536, 64 << 10}, concs: []int{1, 64}, path: jsonPath},
+	{name: "json", sizes: []int64{1536, 64 << 10}, concs: []int{1, 64},
+		path: func(_ *testing.B, n int64) string { return "/containers/json?size=" + strconv.FormatInt(n, 10) }},
 	{name: "blob", sizes: []int64{64 << 10, 1 << 20, 64 << 20}, big: true,
 		path: func(_ *testing.B, n int64) string { return "/_lab/blob?size=" + strconv.FormatInt(n, 10) }},
 	{name: "chunked", sizes: []int64{1 << 20, 64 << 20}, big: true,
@@ -166,27 +167,6 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// jsonEntries caches, per nominal size, the n for /containers/json?n=n.
-var jsonEntries sync.Map
-
-// jsonPath returns the /containers/json request whose body is closest to
-// size bytes: it measures the simulator's bodies for n=1 and n=2 once.
-func jsonPath(b *testing.B, size int64) string {
-	if n, ok := jsonEntries.Load(size); ok {
-		return "/containers/json?n=" + strconv.Itoa(n.(int))
-	}
-	direct := targetFor(b, "direct")
-	one := fetch(b, direct, direct.baseURL+"/containers/json?n=1", -1)
-	two := fetch(b, direct, direct.baseURL+"/containers/json?n=2", -1)
-	per := two - one
-	n := 1
-	if per > 0 {
-		n = max(1, int((size-(one-per)+per/2)/per))
-	}
-	jsonEntries.Store(size, n)
-	return "/containers/json?n=" + strconv.Itoa(n)
 }
 
 // benchUpgrade opens one attach stream through t and measures echo round
