@@ -21,8 +21,8 @@ type allocStrategy struct{}
 func (allocStrategy) Name() string { return "alloc" }
 
 func (allocStrategy) Copy(ctx context.Context, dst io.Writer, src io.Reader, size int64) (int64, error) {
-	finish := closeOnCancel(ctx, dst, src)
+	c := closeOnCancel(ctx, dst, src)
 	buf := make([]byte, allocBufSize)
 	n, err := copyBuffer(dst, src, buf, size)
-	return n, finish(n, err)
+	return n, c.finish(n, err)
 }

@@ -24,9 +24,13 @@ type Strategy interface {
 	//
 	// A successful Copy returns err == nil, not io.EOF. Any other error is an
 	// *Error that says which side failed, or, when ctx was done first, an
-	// error wrapping ctx's cause. Cancelling ctx closes src, and dst when it
-	// is an io.Closer, so that a Copy blocked on either side returns.
-	// Copy does not close src or dst otherwise.
+	// error wrapping ctx.Err() (and ctx's cause, when one was given), so
+	// that errors.Is(err, context.Canceled) holds. Cancelling ctx closes src
+	// (or, for an *io.LimitedReader, the reader under it) and dst, each
+	// where it is an io.Closer, so that a Copy blocked on either side
+	// returns; a Copy whose src and dst cannot be closed cannot be
+	// interrupted. A Copy that completed before it noticed the cancellation
+	// still returns nil. Copy does not close src or dst otherwise.
 	Copy(ctx context.Context, dst io.Writer, src io.Reader, size int64) (written int64, err error)
 }
 
@@ -87,53 +91,84 @@ func readErr(err error) error  { return &Error{Side: SideRead, Err: err} }
 func writeErr(err error) error { return &Error{Side: SideWrite, Err: err} }
 
 // closeOnCancel arranges for src and dst to be closed (where they are
-// io.Closers) when ctx is done, so that a blocked Read or Write returns. The
-// returned finish function stops that arrangement and, given the copy's
-// error, replaces it with ctx's cause when the context ended the copy.
-func closeOnCancel(ctx context.Context, dst io.Writer, src io.Reader) (finish func(n int64, err error) error) {
+// io.Closers) when ctx is done, so that a blocked Read or Write returns. An
+// *io.LimitedReader is looked through: its R is what blocks, so R is what is
+// closed. The caller must call finish with the copy's result: it stops that
+// arrangement and replaces a failure with ctx's error when the context
+// ended the copy. A copy that completed (err == nil) stays a success even
+// when ctx was cancelled in the meantime: every byte reached dst.
+//
+// With a context that can never be done (ctx.Done() == nil) it returns nil,
+// whose finish costs nothing; otherwise it costs four small allocations per
+// copy (its state, and context.AfterFunc's registration).
+func closeOnCancel(ctx context.Context, dst io.Writer, src io.Reader) *canceller {
 	if ctx.Done() == nil {
-		return func(_ int64, err error) error { return err }
+		return nil
 	}
-	var once sync.Once
-	closeBoth := func() {
-		once.Do(func() {
-			if c, ok := src.(io.Closer); ok {
-				c.Close()
-			}
-			if c, ok := dst.(io.Closer); ok {
-				c.Close()
-			}
-		})
+	c := &canceller{ctx: ctx, dst: dst, src: src}
+	if lr, ok := src.(*io.LimitedReader); ok {
+		c.src = lr.R
 	}
-	stop := context.AfterFunc(ctx, closeBoth)
-	return func(n int64, err error) error {
-		if !stop() && ctx.Err() != nil {
-			// The context fired: whatever error the copy saw is a
-			// consequence of the close.
-			once.Do(func() {}) // wait for closeBoth to finish
-			return fmt.Errorf("copy stopped after %d bytes: %w", n, context.Cause(ctx))
-		}
-		return err
-	}
+	c.stop = context.AfterFunc(ctx, c.closeBoth)
+	return c
 }
+
+// canceller is closeOnCancel's state.
+type canceller struct {
+	ctx  context.Context
+	dst  io.Writer
+	src  io.Reader
+	stop func() bool
+	once sync.Once
+}
+
+func (c *canceller) closeBoth() {
+	c.once.Do(func() {
+		if cl, ok := c.src.(io.Closer); ok {
+			cl.Close()
+		}
+		if cl, ok := c.dst.(io.Closer); ok {
+			cl.Close()
+		}
+	})
+}
+
+// finish returns the copy's error, or ctx's when ctx ended the copy.
+func (c *canceller) finish(n int64, err error) error {
+	if c == nil || c.stop() {
+		return err // ctx did not fire during the copy
+	}
+	// ctx fired. Wait until the closes have happened, so that the caller
+	// never races them (if the AfterFunc goroutine has not started yet,
+	// close here: the contract says cancelling closes src and dst).
+	c.closeBoth()
+	if err == nil {
+		return nil
+	}
+	// Whatever error the copy saw is a consequence of the close. Wrap
+	// both ctx.Err() and the cause, so that errors.Is(err, context.Canceled)
+	// holds even with a custom cause.
+	if cause := context.Cause(c.ctx); cause != nil && cause != c.ctx.Err() {
+		return fmt.Errorf("copy stopped after %d bytes: %w: %w", n, c.ctx.Err(), cause)
+	}
+	return fmt.Errorf("copy stopped after %d bytes: %w", n, c.ctx.Err())
+}
+
+// errInvalidWrite means a Write returned a count outside [0, len(p)].
+var errInvalidWrite = errors.New("invalid write result")
 
 // copyBuffer copies src to dst through buf, using neither io.WriterTo nor
 // io.ReaderFrom, and labels each error with its side. size is as in
-// Strategy.Copy.
+// Strategy.Copy. It allocates nothing.
 func copyBuffer(dst io.Writer, src io.Reader, buf []byte, size int64) (int64, error) {
 	var written int64
 	for {
 		nr, rerr := src.Read(buf)
 		if nr > 0 {
-			nw, werr := dst.Write(buf[:nr])
-			if nw > 0 {
-				written += int64(nw)
-			}
+			nw, werr := write(dst, buf[:nr])
+			written += int64(nw)
 			if werr != nil {
-				return written, writeErr(werr)
-			}
-			if nw != nr {
-				return written, writeErr(io.ErrShortWrite)
+				return written, werr
 			}
 		}
 		if rerr == io.EOF {
@@ -143,6 +178,25 @@ func copyBuffer(dst io.Writer, src io.Reader, buf []byte, size int64) (int64, er
 			return written, readErr(rerr)
 		}
 	}
+}
+
+// write writes p to dst and labels a failure, a short write or an invalid
+// count as a write-side *Error.
+func write(dst io.Writer, p []byte) (int, error) {
+	nw, werr := dst.Write(p)
+	if nw < 0 || nw > len(p) {
+		nw = 0
+		if werr == nil {
+			werr = errInvalidWrite
+		}
+	}
+	if werr != nil {
+		return nw, writeErr(werr)
+	}
+	if nw != len(p) {
+		return nw, writeErr(io.ErrShortWrite)
+	}
+	return nw, nil
 }
 
 // checkSize reports a source that ended before the promised size.

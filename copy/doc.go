@@ -17,9 +17,26 @@
 // # Strategies
 //
 // [Names] lists the strategies in presentation order and [Lookup] finds one
-// by name. Each strategy's doc comment says exactly which code path runs and
-// what it allocates; the benchmarks (BenchmarkCopy here, BenchmarkProxy in
-// package bench) show what that costs.
+// by name; each is also a package variable. Each strategy's doc comment says
+// exactly which code path runs and what it allocates. In short:
+//
+//	name        variable    code path                          buffer per copy
+//	alloc       Alloc       Read/Write loop                    new 32 KiB (the baseline)
+//	sized       Sized       Read/Write loop                    256 B array (escapes: heap) or pooled 2–32 KiB tier
+//	pooled      Pooled      Read/Write loop                    pooled 512 B–1 MiB class; streams 4 KiB growing to 256 KiB
+//	readerfrom  ReaderFrom  dst.ReadFrom, else src.WriteTo     none of its own; splice(2) for raw sockets
+//
+// alloc is what httputil.ReverseProxy does with no BufferPool; sized is the
+// seed's behaviour; pooled avoids both the per-copy allocation and the
+// one-size buffer; readerfrom lets the standard library pick its fast
+// path, which is splice(2) only when src is a raw *net.UnixConn or
+// *net.TCPConn (possibly under an *io.LimitedReader) and dst a
+// *net.TCPConn or net/http's unchunked response over one: never for a body
+// from http.Transport, where it falls back to a fresh 32 KiB buffer.
+//
+// Every strategy also pays for cancellation: with a context that can be
+// done, four small allocations per copy (about 300 bytes) for the
+// context.AfterFunc that closes src and dst.
 //
 // # Errors
 //
@@ -29,15 +46,35 @@
 // before the promised size is a read failure wrapping
 // [io.ErrUnexpectedEOF], so a truncated upstream body is never mistaken for a
 // complete one. A copy stopped by its context returns an error for which
-// errors.Is(err, ctx.Err()) holds.
+// errors.Is(err, ctx.Err()) holds (and errors.Is(err, cause) for a cause
+// given to context.WithCancelCause). Only a failure inside splice(2), which
+// moves bytes between both descriptors in one system call, is
+// [SideUnknown]; ReaderFrom documents when that happens.
 //
 // # Flushing
 //
 // Strategies do not flush. The proxy owns flushing and hands a strategy a
 // flushing writer where the response is a stream.
 //
-// # Conformance
+// # Conformance and benchmarks
 //
 // Package copytest holds the one conformance suite that every strategy
-// passes.
+// passes (sizes around every buffer boundary, size hints exact, unknown,
+// too small and too large, the readers of testing/iotest, read and write
+// failures, cancellation of a copy stuck on either side, over in-memory
+// pipes and real Unix→TCP sockets, with no goroutine left behind).
+// FuzzCopy compares every strategy with io.Copy.
+//
+// BenchmarkCopy/strategy=S/size=Z measures a strategy alone: src the read
+// end of a Unix socket pair under an *io.LimitedReader of Z bytes, dst a
+// TCP connection to a loopback listener that discards, size hint Z. Compare
+// the strategies with
+//
+//	go test -run '^$' -bench BenchmarkCopy -count=10 ./copy > copy.txt
+//	go tool benchstat -col /strategy copy.txt
+//
+// and prove that readerfrom splices with
+//
+//	go test -c -o copy.test ./copy
+//	strace -f -c -e trace=splice ./copy.test -test.run '^$' -test.bench 'BenchmarkCopy/strategy=readerfrom'
 package copy

@@ -9,6 +9,9 @@ import (
 // then each optimisation, the splice strategies last.
 var registry = []Strategy{
 	Alloc,
+	Sized,
+	Pooled,
+	ReaderFrom,
 }
 
 // Names returns the names of all strategies in presentation order.

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pkg/profile"
+
+	"github.com/sockproxylab/sockproxy/proxy"
+)
+
+// options are the parsed command line.
+type options struct {
+	listen            string
+	socket            string
+	strategy          string
+	profile           string
+	profileDir        string
+	readHeaderTimeout time.Duration
+	maxConns          int
+	grace             time.Duration
+}
+
+// errList is returned by parseFlags for -strategy list.
+var errList = errors.New("list strategies")
+
+// parseFlags parses args; usage and errors go to stderr.
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("sockproxy", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.listen, "listen", "", "address to serve on: `host:port` or unix:/path (required)")
+	fs.StringVar(&o.socket, "socket", "", "upstream Unix socket `path` (required)")
+	fs.StringVar(&o.strategy, "strategy", proxy.DefaultMode, "proxy mode `name`, or list to print the names")
+	fs.StringVar(&o.profile, "profile", "", "write a `kind` of profile: cpu, mem, block, mutex or trace")
+	fs.StringVar(&o.profileDir, "profile-dir", ".", "`directory` for -profile output")
+	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 10*time.Second, "time allowed to read a request header")
+	fs.IntVar(&o.maxConns, "max-conns", 0, "cap on concurrent client connections, and the upstream pool size (0: no cap, pool of 64)")
+	fs.DurationVar(&o.grace, "grace", 10*time.Second, "time in-flight requests and streams get at shutdown")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: sockproxy -listen ADDR -socket PATH [flags]\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if o.strategy == "list" {
+		return o, errList
+	}
+	bad := func(format string, a ...any) (*options, error) {
+		err := fmt.Errorf(format, a...)
+		fmt.Fprintf(stderr, "sockproxy: %v\n", err)
+		fs.Usage()
+		return nil, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return bad("unexpected arguments: %q", fs.Args())
+	case o.listen == "":
+		return bad("-listen is required")
+	case o.socket == "":
+		return bad("-socket is required")
+	case !proxy.IsMode(o.strategy):
+		return bad("unknown -strategy %q (have: %s)", o.strategy, strings.Join(proxy.Modes(), ", "))
+	case o.maxConns < 0:
+		return bad("-max-conns must be >= 0, got %d", o.maxConns)
+	case o.grace < 0:
+		return bad("-grace must be >= 0, got %s", o.grace)
+	}
+	if o.profile != "" {
+		if _, ok := profileModes[o.profile]; !ok {
+			return bad("unknown -profile %q (have: cpu, mem, block, mutex, trace)", o.profile)
+		}
+	}
+	return o, nil
+}
+
+var profileModes = map[string]func(*profile.Profile){
+	"cpu":   profile.CPUProfile,
+	"mem":   profile.MemProfile,
+	"block": profile.BlockProfile,
+	"mutex": profile.MutexProfile,
+	"trace": profile.TraceProfile,
+}
+
+// run is the whole command: it serves until ctx is done and returns the
+// exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return serve(ctx, args, stdout, stderr, nil)
+}
+
+// serve is run with a hook called with the listening address once the
+// server accepts connections (for tests).
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(net.Addr)) int {
+	o, err := parseFlags(args, stderr)
+	if err == errList {
+		for _, m := range proxy.Modes() {
+			fmt.Fprintln(stdout, m)
+		}
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	logger := log.New(stderr, "sockproxy: ", log.LstdFlags)
+
+	if _, err := os.Stat(o.socket); err != nil {
+		logger.Printf("warning: upstream socket %s: %v; answering 502 until it appears", o.socket, err)
+	}
+	h, err := proxy.New(proxy.Config{Socket: o.socket, Mode: o.strategy, MaxConns: o.maxConns, ErrorLog: logger})
+	if err != nil {
+		logger.Print(err)
+		return 2
+	}
+
+	ln, err := listen(o.listen)
+	if err != nil {
+		logger.Print(err)
+		return 1
+	}
+	tl := newTrackingListener(ln, o.maxConns, logger)
+
+	if o.profile != "" {
+		p := profile.Start(profileModes[o.profile], profile.ProfilePath(o.profileDir), profile.NoShutdownHook)
+		defer p.Stop()
+	}
+
+	var handlers sync.WaitGroup
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			handlers.Add(1)
+			defer handlers.Done()
+			h.ServeHTTP(w, r)
+		}),
+		ReadHeaderTimeout: o.readHeaderTimeout,
+		ErrorLog:          log.New(stderr, "sockproxy: http: ", log.LstdFlags),
+	}
+	logger.Printf("listening on %s, upstream %s, strategy %s", ln.Addr(), o.socket, o.strategy)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(tl) }()
+	if ready != nil {
+		ready(ln.Addr())
+	}
+
+	select {
+	case err := <-served:
+		logger.Printf("serving on %s: %v", ln.Addr(), err)
+		return 1
+	case <-ctx.Done():
+	}
+
+	logger.Printf("shutting down: waiting up to %s for in-flight requests and streams", o.grace)
+	graceCtx, cancel := context.WithTimeout(context.Background(), o.grace)
+	defer cancel()
+	if err := srv.Shutdown(graceCtx); err != nil {
+		logger.Printf("shutdown: grace of %s over, closing connections: %v", o.grace, err)
+		srv.Close()
+	}
+	<-served
+	// Hijacked connections (upgraded streams) are not the server's any
+	// more: give them what is left of the grace, then close them.
+	if n := tl.wait(graceCtx); n > 0 {
+		logger.Printf("shutdown: closed %d upgraded stream(s) still open", n)
+	}
+	// Closing them ends their handlers; wait for those briefly.
+	waitGroup(&handlers, time.Second)
+	if c, ok := h.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+	return 0
+}
+
+// listen listens on host:port or unix:/path.
+func listen(addr string) (net.Listener, error) {
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		ln, err := net.Listen("unix", path)
+		if err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		return ln, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// waitGroup waits for wg, at most d.
+func waitGroup(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}

@@ -1,0 +1,99 @@
+package copy
+
+import (
+	"context"
+	"io"
+)
+
+// Pooled's size classes: powers of two from 512 B to 1 MiB. Streams start
+// at pooledStreamStart and grow by a factor of four up to pooledStreamMax.
+const (
+	pooledMin         = 512
+	pooledMax         = 1 << 20
+	pooledStreamStart = 4 << 10
+	pooledStreamMax   = 256 << 10
+)
+
+// pooledPool holds Pooled's classes: 512 B, 1, 2, 4, … 512 KiB, 1 MiB.
+var pooledPool = newClassPool(pooledMin, pooledMax)
+
+// Pooled copies through buffers from sync.Pools of *[]byte in power-of-two
+// size classes from 512 B to 1 MiB, with a plain Read/Write loop (no
+// io.WriterTo, no io.ReaderFrom, so no splice). Once the pools are warm it
+// allocates nothing; a Get that finds its class empty allocates the buffer
+// and its pointer.
+//
+// A known size (size >= 0) takes the smallest class that holds it, capped
+// at 1 MiB: 512 B for a ping, 2 KiB for a 1536-byte JSON answer, 1 MiB for
+// an image layer. The buffer is kept for the whole copy, even while the
+// source stalls.
+//
+// An unknown size (-1, a stream) starts at 4 KiB and grows only while data
+// keeps flowing: a Read that fills the whole buffer moves to a buffer four
+// times larger, up to 256 KiB. A Read that comes back short means the source
+// had nothing more ready, so the next Read may block for a long time: the
+// large buffer goes back to its pool and that Read uses a 4 KiB one, so an
+// idle stream (events, logs, an attached shell) never pins more than 4 KiB.
+// When that small Read fills, the copy takes the grown size back at once.
+// A body that outruns its size hint is treated as a stream from then on.
+var Pooled Strategy = pooledStrategy{}
+
+type pooledStrategy struct{}
+
+func (pooledStrategy) Name() string { return "pooled" }
+
+func (pooledStrategy) Copy(ctx context.Context, dst io.Writer, src io.Reader, size int64) (int64, error) {
+	c := closeOnCancel(ctx, dst, src)
+	n, err := pooledCopy(dst, src, size)
+	return n, c.finish(n, err)
+}
+
+func pooledCopy(dst io.Writer, src io.Reader, size int64) (int64, error) {
+	p := pooledPool
+	start := p.class(pooledStreamStart)
+	top := p.class(pooledStreamMax)
+	cur := start // the class in hand
+	if size >= 0 {
+		cur = p.class(size)
+	}
+	grown := max(cur, start) // the class a flowing stream has earned
+	b := p.get(cur)
+	defer func() { p.put(cur, b) }()
+	swap := func(c int) {
+		if c != cur {
+			p.put(cur, b)
+			cur, b = c, p.get(c)
+		}
+	}
+
+	var written int64
+	for {
+		buf := *b
+		nr, rerr := src.Read(buf)
+		if nr > 0 {
+			nw, werr := write(dst, buf[:nr])
+			written += int64(nw)
+			if werr != nil {
+				return written, werr
+			}
+		}
+		if rerr == io.EOF {
+			return written, checkSize(written, size)
+		}
+		if rerr != nil {
+			return written, readErr(rerr)
+		}
+		if size >= 0 && written <= size {
+			continue // a known size keeps its class
+		}
+		switch {
+		case nr == len(buf) && cur < grown:
+			swap(grown) // flowing again after a pause
+		case nr == len(buf) && cur < top:
+			grown = min(cur+2, top)
+			swap(grown)
+		case nr < len(buf) && cur > start:
+			swap(start) // drained: the next Read may block
+		}
+	}
+}

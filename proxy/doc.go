@@ -1,0 +1,79 @@
+// Package proxy is an HTTP reverse proxy for one upstream Unix socket, above
+// all the Docker Engine socket.
+//
+// # Use
+//
+// [New] builds the handler for a named mode; serve it on any listener:
+//
+//	h, err := proxy.New(proxy.Config{Socket: "/var/run/docker.sock"})
+//	if err != nil { … }
+//	http.ListenAndServe("127.0.0.1:2375", h)
+//
+// [Modes] lists the modes: "stdlib" and "stdlib-default" run Go's own
+// httputil.ReverseProxy (for comparison), every other name is this
+// package's [ReverseProxy] copying bodies with the copy strategy of that
+// name. [DefaultMode] is the one the latest benchmark results favour.
+//
+// # Modes
+//
+//   - stdlib: httputil.ReverseProxy over [NewTransport], the same connection
+//     pool as ours, so a comparison isolates the copy path.
+//   - stdlib-default: httputil.ReverseProxy over Go's default transport
+//     (MaxIdleConnsPerHost 2) dialing the socket: what most socket proxies
+//     ship. With more than two concurrent clients it closes and redials the
+//     upstream for most requests.
+//   - every name of copy.Names: [ReverseProxy] with that Strategy over
+//     [NewTransport].
+//
+// # What ReverseProxy guarantees
+//
+// Each behaviour below is tested for every mode through a real TCP front end
+// and a real Unix socket upstream; where Go's proxy fails one, the tests
+// record it as a known difference of the stdlib modes.
+//
+//   - Headers: hop-by-hop headers (RFC 9110's list and any named in
+//     Connection) are removed in both directions; the client's address is
+//     appended to X-Forwarded-For; 1xx responses and trailers (announced or
+//     not) are forwarded; HEAD, 204 and 304 carry no body and keep their
+//     Content-Length.
+//   - Upgrades (docker attach, docker exec): Connection: Upgrade and
+//     Upgrade: tcp reach the upstream; on its 101 the client connection is
+//     hijacked before anything is written to it, the 101 is written by hand
+//     (no Content-Length), bytes already buffered on either side are
+//     forwarded, and both directions are copied until both have ended, each
+//     end passed on as a half-close (CloseWrite) while the other direction
+//     keeps flowing. A client that half-closes at once, even before reading
+//     the 101, still gets all of the upstream's output. The round trip of an
+//     upgrade request is not cancelled by net/http's request context (which a
+//     client's half-close cancels); an upstream that never answers it holds
+//     the request until it does.
+//   - Streams: a response with no Content-Length (events, logs, wait, save,
+//     export) has its header flushed at once and every piece flushed as it
+//     is written, so POST /containers/{id}/wait cannot deadlock docker run.
+//     Content-Length bodies are not flushed per write and keep their
+//     Content-Length; chunked stays chunked.
+//   - Large bodies stream in both directions and are never held whole.
+//   - Faults: an upstream that fails mid-body aborts the client's response
+//     (http.ErrAbortHandler after flushing what arrived: no final chunk, a
+//     short Content-Length), so a truncated docker save never looks complete;
+//     a client that leaves cancels the upstream request, closing its
+//     connection; a missing or refused socket gives 502 Bad Gateway naming
+//     the socket path, and each request dials anew, so the proxy recovers by
+//     itself.
+//   - Logging: one line per failed request, saying which side failed
+//     ("client" or "upstream") and why.
+//
+// # Half-closes and the transport
+//
+// *http.Transport returns a 101 response's body as an io.ReadWriteCloser
+// whose CloseWrite reaches the dialed connection when that has one;
+// [NewTransport] dials a *net.UnixConn, so a client's half-close reaches
+// the upstream with no special dialing. A Transport whose 101 body cannot
+// half-close still works, but the upstream then never sees the client's EOF.
+//
+// # Naming
+//
+// The package copy shadows the builtin copy; this package imports it as
+//
+//	import bodycopy "github.com/sockproxylab/sockproxy/copy"
+package proxy

@@ -1,0 +1,232 @@
+package proxy
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"io"
+	"log"
+	"maps"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/sockproxylab/sockproxy/internal/testsock"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// testDeadline bounds every wait in these tests. Tests never sleep; they
+// wait on a condition, and fail when it has not come by this deadline.
+const testDeadline = 20 * time.Second
+
+// forEachMode runs f as subtest mode=NAME for every mode in Modes(), the
+// modes in parallel.
+func forEachMode(t *testing.T, f func(t *testing.T, mode string)) {
+	t.Helper()
+	for _, mode := range Modes() {
+		t.Run("mode="+mode, func(t *testing.T) {
+			t.Parallel()
+			f(t, mode)
+		})
+	}
+}
+
+// knownDifferences lists, per mode, the cases where Go's own proxy is known
+// to fail what ours passes. A listed case that fails is logged, not failed;
+// every other failure fails the test.
+var knownDifferences = map[string]map[string]string{
+	ModeStdlib: stdlibDifferences,
+	ModeStdlibDefault: withDifferences(stdlibDifferences, map[string]string{
+		"pool/reuse": "Go's default transport keeps 2 idle connections per host, so with more " +
+			"concurrent clients most requests close a connection and dial a new one",
+	}),
+}
+
+func withDifferences(base, more map[string]string) map[string]string {
+	m := maps.Clone(base)
+	maps.Copy(m, more)
+	return m
+}
+
+var stdlibDifferences = map[string]string{
+	"upgrade/101-no-content-length": "httputil writes the 101 with http.Response.Write, which adds " +
+		"Content-Length: 0 (RFC 9110 forbids it on 1xx; clients ignore it)",
+	"upgrade/eager": "httputil copies the hijacked net.Conn, not its bufio.Reader, so client bytes " +
+		"net/http buffered before the hijack are lost; and the client's half-close, seen by net/http's " +
+		"background read, cancels the request context, which makes httputil close the upstream",
+	"upgrade/eager-no-data": "the client's immediate half-close is read by net/http's background read " +
+		"and cancels the request context: the round trip fails (502) or httputil closes the upstream at once",
+}
+
+// expect fails t with err unless the case is a known difference of mode.
+func expect(t *testing.T, mode, name string, err error) {
+	t.Helper()
+	why, known := knownDifferences[mode][name]
+	switch {
+	case err != nil && known:
+		t.Logf("known difference of mode %s, case %s: %v\n\twhy: %s", mode, name, err, why)
+	case err != nil:
+		t.Errorf("case %s: %v", name, err)
+	case known:
+		t.Logf("known difference of mode %s, case %s, did not show this time", mode, name)
+	}
+}
+
+// logBuffer collects the proxy's log; it is printed when the test ends, so
+// nothing logs through t after the test is over.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startUpstream serves h on a fresh Unix socket and returns its path.
+func startUpstream(t *testing.T, h http.Handler) string {
+	t.Helper()
+	path := testsock.Path(t, "up.sock")
+	serveUnix(t, path, h)
+	return path
+}
+
+// serveUnix serves h on a Unix socket at path until the test ends.
+func serveUnix(t *testing.T, path string, h http.Handler) {
+	t.Helper()
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatalf("listen on upstream socket: %v", err)
+	}
+	srv := &http.Server{Handler: h, ErrorLog: log.New(&logBuffer{}, "", 0)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+	})
+}
+
+// frontEnd is a proxy in mode serving on 127.0.0.1 and its log.
+type frontEnd struct {
+	*httptest.Server
+	log *logBuffer
+}
+
+// startProxy serves New(Config{Socket: socket, Mode: mode}) on a TCP port
+// of 127.0.0.1.
+func startProxy(t *testing.T, mode, socket string) *frontEnd {
+	t.Helper()
+	lb := &logBuffer{}
+	h, err := New(Config{Socket: socket, Mode: mode, MaxConns: 16, ErrorLog: log.New(lb, "", 0)})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ts := httptest.NewUnstartedServer(h)
+	ts.Config.ErrorLog = log.New(lb, "http: ", 0)
+	ts.Start()
+	t.Cleanup(func() {
+		ts.Close()
+		h.(interface{ CloseIdleConnections() }).CloseIdleConnections()
+		if s := lb.String(); s != "" {
+			t.Logf("proxy log:\n%s", s)
+		}
+	})
+	return &frontEnd{ts, lb}
+}
+
+// dial opens a raw client connection to the front end, with the test
+// deadline set on it.
+func (f *frontEnd) dial(t *testing.T) *net.TCPConn {
+	t.Helper()
+	c, err := net.Dial("tcp", f.Listener.Addr().String())
+	if err != nil {
+		t.Fatalf("dial proxy: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(testDeadline))
+	return c.(*net.TCPConn)
+}
+
+// waitFor waits for a value on ch until the test deadline.
+func waitFor[T any](ch <-chan T, what string) (T, error) {
+	timer := time.NewTimer(testDeadline)
+	defer timer.Stop()
+	select {
+	case v := <-ch:
+		return v, nil
+	case <-timer.C:
+		var zero T
+		return zero, errors.New("gave up waiting for " + what)
+	}
+}
+
+// genReader yields n deterministic pseudo-random bytes (xorshift64*): no
+// period a dropped or repeated block could hide in. Reads are multiples of
+// 8 bytes except the last, so every generator of the same n yields the same
+// bytes whatever the read sizes.
+type genReader struct {
+	n     int64
+	state uint64
+	rest  []byte // unread tail of the last word
+	word  [8]byte
+}
+
+func newGen(n int64) *genReader { return &genReader{n: n, state: 0x9E3779B97F4A7C15} }
+
+func (g *genReader) next() uint64 {
+	g.state ^= g.state >> 12
+	g.state ^= g.state << 25
+	g.state ^= g.state >> 27
+	return g.state * 2685821657736338717
+}
+
+func (g *genReader) Read(p []byte) (int, error) {
+	if g.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > g.n {
+		p = p[:g.n]
+	}
+	n := copy(p, g.rest)
+	g.rest = g.rest[n:]
+	for ; n+8 <= len(p); n += 8 {
+		binary.LittleEndian.PutUint64(p[n:], g.next())
+	}
+	if n < len(p) {
+		binary.LittleEndian.PutUint64(g.word[:], g.next())
+		k := copy(p[n:], g.word[:])
+		g.rest = g.word[k:]
+		n += k
+	}
+	g.n -= int64(n)
+	return n, nil
+}
+
+// genSHA256 is the sha256 of newGen(n)'s bytes.
+func genSHA256(t *testing.T, n int64) [32]byte {
+	t.Helper()
+	h := sha256.New()
+	if _, err := io.Copy(h, newGen(n)); err != nil {
+		t.Fatal(err)
+	}
+	return [32]byte(h.Sum(nil))
+}

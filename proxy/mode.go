@@ -1,0 +1,118 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httputil"
+	"slices"
+	"strings"
+
+	bodycopy "github.com/sockproxylab/sockproxy/copy"
+)
+
+// DefaultMode is the mode used when Config.Mode is empty: the one the latest
+// benchmark results favour.
+const DefaultMode = "pooled"
+
+// The two modes that run Go's own proxy instead of ours.
+const (
+	// ModeStdlib is httputil.ReverseProxy over [NewTransport]: the same
+	// connection pool as ours, so a comparison isolates the copy path.
+	ModeStdlib = "stdlib"
+	// ModeStdlibDefault is httputil.ReverseProxy over a transport with
+	// Go's defaults (2 idle connections per host) dialing the socket: what
+	// most socket proxies ship, the seed included.
+	ModeStdlibDefault = "stdlib-default"
+)
+
+// Modes returns every mode name in presentation order: "stdlib",
+// "stdlib-default", then the copy strategies in the order of copy.Names.
+func Modes() []string {
+	return append([]string{ModeStdlib, ModeStdlibDefault}, bodycopy.Names()...)
+}
+
+// Config describes a proxy to one upstream Unix socket.
+type Config struct {
+	Socket   string      // upstream Unix socket path (required)
+	Mode     string      // a name from Modes(); "" means DefaultMode
+	MaxConns int         // concurrency the upstream transport is sized for (idle conns kept); 0 means 64
+	ErrorLog *log.Logger // nil means log.Default()
+}
+
+// New returns the handler for cfg.Mode, proxying to cfg.Socket. The error
+// names an unknown mode and lists the valid ones.
+//
+// In every mode a socket that is missing or refuses connections gives
+// 502 Bad Gateway whose body names the socket path, and one log line; each
+// request dials anew, so the proxy recovers by itself when the socket
+// comes back.
+//
+// The returned handler also has a CloseIdleConnections() method, which
+// closes the idle upstream connections (call it at shutdown).
+func New(cfg Config) (http.Handler, error) {
+	if cfg.Socket == "" {
+		return nil, errors.New("proxy: no upstream socket")
+	}
+	mode := cfg.Mode
+	if mode == "" {
+		mode = DefaultMode
+	}
+	logger := cfg.ErrorLog
+	if logger == nil {
+		logger = log.Default()
+	}
+	errorHandler := socketErrorHandler(cfg.Socket, logger)
+	switch mode {
+	case ModeStdlib, ModeStdlibDefault:
+		var t *http.Transport
+		if mode == ModeStdlib {
+			t = NewTransport(cfg.Socket, cfg.MaxConns)
+		} else {
+			t = newDefaultTransport(cfg.Socket)
+		}
+		return &stdlibProxy{&httputil.ReverseProxy{
+			Director:     defaultDirector,
+			Transport:    t,
+			ErrorLog:     logger,
+			ErrorHandler: errorHandler,
+		}, t}, nil
+	}
+	s, err := bodycopy.Lookup(mode)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: unknown mode %q (have: %s)", mode, strings.Join(Modes(), ", "))
+	}
+	return &ReverseProxy{
+		Transport:    NewTransport(cfg.Socket, cfg.MaxConns),
+		Strategy:     s,
+		ErrorLog:     logger,
+		ErrorHandler: errorHandler,
+	}, nil
+}
+
+// IsMode reports whether name is one of Modes().
+func IsMode(name string) bool { return slices.Contains(Modes(), name) }
+
+// stdlibProxy is httputil.ReverseProxy with a way to close its transport's
+// idle connections.
+type stdlibProxy struct {
+	*httputil.ReverseProxy
+	t *http.Transport
+}
+
+// CloseIdleConnections closes the idle upstream connections.
+func (p *stdlibProxy) CloseIdleConnections() { p.t.CloseIdleConnections() }
+
+// socketErrorHandler answers a failed round trip with 502 naming the
+// socket, and logs one line blaming the upstream.
+func socketErrorHandler(socket string, logger *log.Logger) func(http.ResponseWriter, *http.Request, error) {
+	return func(rw http.ResponseWriter, req *http.Request, err error) {
+		side := "upstream"
+		if ctxErr := req.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+			side = "client" // the client left during the round trip
+		}
+		logger.Printf("proxy: %s failed: socket %s: %s %s: %v", side, socket, req.Method, req.URL.RequestURI(), err)
+		http.Error(rw, fmt.Sprintf("proxy: upstream socket %s: %v", socket, err), http.StatusBadGateway)
+	}
+}

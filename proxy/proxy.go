@@ -1,0 +1,427 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"mime"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	bodycopy "github.com/sockproxylab/sockproxy/copy"
+)
+
+// DefaultHost is the host the default Director puts in outbound URLs. A
+// transport from [NewTransport] ignores it; it is the name Docker's own
+// client uses for its socket.
+const DefaultHost = "api.moby.localhost"
+
+// ReverseProxy is an HTTP handler that sends each request to one upstream
+// through Transport and copies the response back with Strategy. It is a
+// Director-only relative of [httputil.ReverseProxy]: no Rewrite, no
+// ModifyResponse, no BufferPool (buffers belong to the Strategy).
+//
+// It removes hop-by-hop headers in both directions (those of RFC 9110 and
+// any named in Connection), appends the client's address to
+// X-Forwarded-For, forwards 1xx responses and trailers, flushes streams
+// (no Content-Length) after the header and after every write, aborts the
+// client's response when the upstream body fails, and relays protocol
+// upgrades (Docker's attach and exec) in both directions with half-closes.
+//
+// The zero ReverseProxy is usable but sends to http.DefaultTransport; set
+// Transport to one from [NewTransport] to reach a Unix socket.
+type ReverseProxy struct {
+	// Director rewrites the outbound request, a clone of the inbound one,
+	// before hop-by-hop headers are removed. It must not keep the request
+	// after returning.
+	//
+	// If nil, the outbound URL gets scheme "http" and host [DefaultHost],
+	// which suits a Transport that dials one fixed socket.
+	Director func(*http.Request)
+
+	// Transport performs the outbound requests. For upgrades it must return
+	// the 101 response's Body as an io.ReadWriteCloser (as *http.Transport
+	// does) and, for half-closes to reach the upstream, that body must have
+	// a CloseWrite method (*http.Transport's does when the dialed connection
+	// has one, as a *net.UnixConn does).
+	//
+	// If nil, http.DefaultTransport is used.
+	Transport http.RoundTripper
+
+	// Strategy copies response bodies and both directions of upgraded
+	// streams.
+	//
+	// If nil, copy.Alloc (a fresh 32 KiB buffer per copy, as httputil) is
+	// used.
+	Strategy bodycopy.Strategy
+
+	// ErrorLog receives one line per failed request, naming the side that
+	// failed (client or upstream) and why.
+	//
+	// If nil, the log package's standard logger is used.
+	ErrorLog *log.Logger
+
+	// ErrorHandler answers a request whose upstream round trip failed
+	// (dial error, upstream closed before answering, bad upgrade). It is
+	// not called once the response header has been sent: a failure after
+	// that aborts the response instead.
+	//
+	// If nil, the error is logged to ErrorLog and the client gets
+	// 502 Bad Gateway with the error's text as body.
+	ErrorHandler func(http.ResponseWriter, *http.Request, error)
+}
+
+// Hop-by-hop headers, removed in both directions (RFC 9110 section 7.6.1,
+// plus the non-standard ones httputil removes).
+var hopHeaders = []string{
+	"Connection",
+	"Proxy-Connection",
+	"Keep-Alive",
+	"Proxy-Authenticate",
+	"Proxy-Authorization",
+	"Te",
+	"Trailer",
+	"Transfer-Encoding",
+	"Upgrade",
+}
+
+// ServeHTTP proxies one request.
+func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
+	transport := p.Transport
+	if transport == nil {
+		transport = http.DefaultTransport
+	}
+
+	reqUpType := upgradeType(req.Header)
+	if !isPrint(reqUpType) {
+		p.fail(rw, req, fmt.Errorf("client tried to switch to invalid protocol %q", reqUpType))
+		return
+	}
+
+	ctx := req.Context()
+	if reqUpType != "" {
+		// An upgrading client may half-close its side as soon as it has
+		// sent the request (docker run with no stdin does). net/http sees
+		// that EOF in its background read and cancels the request
+		// context; the upgraded stream must survive it. Once hijacked,
+		// the connection's own reads and writes tell when the client left.
+		ctx = context.WithoutCancel(ctx)
+	}
+
+	outreq := req.Clone(ctx)
+	if req.ContentLength == 0 {
+		outreq.Body = nil // lets the transport retry a request with no body
+	}
+	if outreq.Body != nil {
+		// The transport closes the outbound body when it fails to connect;
+		// that must not close the inbound body (Clone shares it), whose
+		// Close would wait for a body the client has not sent yet.
+		outreq.Body = &noopCloseReader{rc: outreq.Body}
+		defer outreq.Body.Close()
+	}
+	if outreq.Header == nil {
+		outreq.Header = make(http.Header)
+	}
+
+	if p.Director != nil {
+		p.Director(outreq)
+	} else {
+		defaultDirector(outreq)
+	}
+	outreq.Close = false
+
+	removeHopByHopHeaders(outreq.Header)
+	// Tell the upstream we pass trailers on, when the client asked.
+	if headerHasToken(req.Header["Te"], "trailers") {
+		outreq.Header.Set("Te", "trailers")
+	}
+	// The upgrade is the one hop-by-hop request the upstream must see.
+	if reqUpType != "" {
+		outreq.Header.Set("Connection", "Upgrade")
+		outreq.Header.Set("Upgrade", reqUpType)
+	}
+	if clientIP, _, err := net.SplitHostPort(req.RemoteAddr); err == nil {
+		prior, ok := outreq.Header["X-Forwarded-For"]
+		omit := ok && prior == nil // nil means "do not set", as in httputil
+		if len(prior) > 0 {
+			clientIP = strings.Join(prior, ", ") + ", " + clientIP
+		}
+		if !omit {
+			outreq.Header.Set("X-Forwarded-For", clientIP)
+		}
+	}
+	if _, ok := outreq.Header["User-Agent"]; !ok {
+		outreq.Header.Set("User-Agent", "") // not Go's default
+	}
+
+	var (
+		mu        sync.Mutex
+		roundDone bool
+	)
+	trace := &httptrace.ClientTrace{
+		Got1xxResponse: func(code int, header textproto.MIMEHeader) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if roundDone {
+				return nil
+			}
+			h := rw.Header()
+			copyHeader(h, http.Header(header))
+			rw.WriteHeader(code)
+			clear(h) // WriteHeader does not clear them for 1xx
+			return nil
+		},
+	}
+	outreq = outreq.WithContext(httptrace.WithClientTrace(outreq.Context(), trace))
+
+	res, err := transport.RoundTrip(outreq)
+	mu.Lock()
+	roundDone = true
+	mu.Unlock()
+	if err != nil {
+		p.fail(rw, outreq, err)
+		return
+	}
+
+	if res.StatusCode == http.StatusSwitchingProtocols {
+		p.serveUpgrade(rw, req, res, reqUpType)
+		return
+	}
+
+	removeHopByHopHeaders(res.Header)
+	copyHeader(rw.Header(), res.Header)
+	// *http.Transport does not keep the Trailer header; rebuild it from the
+	// announced trailer keys.
+	announced := len(res.Trailer)
+	if announced > 0 {
+		keys := make([]string, 0, announced)
+		for k := range res.Trailer {
+			keys = append(keys, k)
+		}
+		rw.Header().Add("Trailer", strings.Join(keys, ", "))
+	}
+
+	rc := http.NewResponseController(rw)
+	rw.WriteHeader(res.StatusCode)
+
+	if hasBody(req, res) {
+		var dst io.Writer = rw
+		if isStream(res) {
+			// Send the header now: a client waiting on it (docker run
+			// waits for /wait's header before attaching) must not wait for
+			// the first body byte. Then flush after every write.
+			rc.Flush()
+			dst = &flushWriter{w: rw, rc: rc}
+		}
+		if _, err := p.strategy().Copy(req.Context(), dst, res.Body, res.ContentLength); err != nil {
+			res.Body.Close()
+			p.logCopyError(req, err)
+			// Deliver what arrived, then abort: the client must see a
+			// truncated body as a failure (no final chunk, short
+			// Content-Length), never as a clean end.
+			rc.Flush()
+			panic(http.ErrAbortHandler)
+		}
+	}
+	res.Body.Close() // now, not deferred: it fills res.Trailer
+
+	if len(res.Trailer) > 0 {
+		// Force chunking so net/http does not compute a Content-Length
+		// for a short body and lose the trailers.
+		rc.Flush()
+	}
+	if len(res.Trailer) == announced {
+		copyHeader(rw.Header(), res.Trailer)
+		return
+	}
+	for k, vv := range res.Trailer {
+		k = http.TrailerPrefix + k
+		for _, v := range vv {
+			rw.Header().Add(k, v)
+		}
+	}
+}
+
+// CloseIdleConnections closes the Transport's idle upstream connections,
+// when it has such a method.
+func (p *ReverseProxy) CloseIdleConnections() {
+	t := p.Transport
+	if t == nil {
+		t = http.DefaultTransport
+	}
+	if c, ok := t.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+func (p *ReverseProxy) strategy() bodycopy.Strategy {
+	if p.Strategy != nil {
+		return p.Strategy
+	}
+	return bodycopy.Alloc
+}
+
+func (p *ReverseProxy) logf(format string, args ...any) {
+	if p.ErrorLog != nil {
+		p.ErrorLog.Printf(format, args...)
+	} else {
+		log.Printf(format, args...)
+	}
+}
+
+// fail answers a request that got no usable upstream response.
+func (p *ReverseProxy) fail(rw http.ResponseWriter, req *http.Request, err error) {
+	if p.ErrorHandler != nil {
+		p.ErrorHandler(rw, req, err)
+		return
+	}
+	p.logf("proxy: upstream failed: %s %s: %v", req.Method, req.URL.RequestURI(), err)
+	http.Error(rw, "proxy: upstream: "+err.Error(), http.StatusBadGateway)
+}
+
+// logCopyError logs a failed body copy, naming the side that failed.
+func (p *ReverseProxy) logCopyError(req *http.Request, err error) {
+	p.logf("proxy: %s failed during body: %s %s: %v", sideName(req.Context(), err), req.Method, req.URL.RequestURI(), err)
+}
+
+// sideName says who ended a copy: the upstream for a read failure, the
+// client for a write failure or a request context ended by the client
+// leaving.
+func sideName(ctx context.Context, err error) string {
+	switch bodycopy.SideOf(err) {
+	case bodycopy.SideRead:
+		return "upstream"
+	case bodycopy.SideWrite:
+		return "client"
+	}
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return "client"
+	}
+	return "copy"
+}
+
+func defaultDirector(req *http.Request) {
+	req.URL.Scheme = "http"
+	req.URL.Host = DefaultHost
+}
+
+// hasBody reports whether the response may carry a body to copy.
+func hasBody(req *http.Request, res *http.Response) bool {
+	if req.Method == http.MethodHead || res.Body == nil || res.Body == http.NoBody {
+		return false
+	}
+	switch res.StatusCode {
+	case http.StatusNoContent, http.StatusNotModified:
+		return false
+	}
+	return true
+}
+
+// isStream reports whether the response must be flushed as it goes: it has
+// no Content-Length (Docker's events, logs, wait, save and export), or is a
+// server-sent event stream.
+func isStream(res *http.Response) bool {
+	if res.ContentLength < 0 {
+		return true
+	}
+	ct, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
+	return ct == "text/event-stream"
+}
+
+// flushWriter flushes after every write. It deliberately has no ReadFrom:
+// a stream's pieces must each reach the client as they arrive, which a
+// ReadFrom fast path would not do.
+type flushWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (f *flushWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err != nil {
+		return n, err
+	}
+	if err := f.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return n, err
+	}
+	return n, nil
+}
+
+func copyHeader(dst, src http.Header) {
+	for k, vv := range src {
+		for _, v := range vv {
+			dst.Add(k, v)
+		}
+	}
+}
+
+// removeHopByHopHeaders removes the headers named in Connection and the
+// fixed hop-by-hop set.
+func removeHopByHopHeaders(h http.Header) {
+	for _, f := range h["Connection"] {
+		for sf := range strings.SplitSeq(f, ",") {
+			if sf = textproto.TrimString(sf); sf != "" {
+				h.Del(sf)
+			}
+		}
+	}
+	for _, f := range hopHeaders {
+		h.Del(f)
+	}
+}
+
+// upgradeType returns the protocol asked for by Connection: Upgrade, or "".
+func upgradeType(h http.Header) string {
+	if !headerHasToken(h["Connection"], "Upgrade") {
+		return ""
+	}
+	return h.Get("Upgrade")
+}
+
+// headerHasToken reports whether any comma-separated element of values is
+// token, case-insensitively.
+func headerHasToken(values []string, token string) bool {
+	for _, v := range values {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(textproto.TrimString(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isPrint(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// noopCloseReader keeps the transport from closing the inbound body, and
+// refuses reads after the handler has closed it.
+type noopCloseReader struct {
+	rc     io.ReadCloser
+	closed atomic.Bool
+}
+
+func (r *noopCloseReader) Close() error {
+	r.closed.Store(true)
+	return nil
+}
+
+func (r *noopCloseReader) Read(p []byte) (int, error) {
+	if r.closed.Load() {
+		return 0, errors.New("proxy: read of the request body after the handler returned")
+	}
+	return r.rc.Read(p)
+}
