@@ -107,7 +107,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// connection pools and the Go runtime.
 	for _, sc := range cfg.Scenarios {
 		for _, t := range targets {
-			if _, err := loadgen(ctx, cfg, t, sc, []string{"-n", "64"}); err != nil {
+			if _, err := loadgen(ctx, cfg, t, sc, []string{"-n", strconv.Itoa(2 * sc.Conc)}); err != nil {
 				return err
 			}
 		}
