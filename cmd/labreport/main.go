@@ -1,8 +1,9 @@
 // Command labreport prints the proxy's own cost (each BenchmarkProxy row
-// minus the `direct` row), its ratio to `stdlib`, and the lab's goals, from
-// raw Go benchmark output; with -plots it also writes the SVG plots.
+// minus the `direct` row), its ratio to `stdlib`, the lab's goals and a
+// summary of the cross-process suite, from raw benchfmt files (gotest.txt,
+// loadgen.txt); with -plots it also writes the SVG plots.
 //
-//	labreport [-plots DIR] gotest.txt...
+//	labreport [-plots DIR] gotest.txt [loadgen.txt]
 package main
 
 import (
@@ -21,7 +22,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	plots := fs.String("plots", "", "write throughput.svg and allocs.svg into this `dir`")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: labreport [-plots DIR] gotest.txt...")
+		fmt.Fprintln(stderr, "usage: labreport [-plots DIR] gotest.txt [loadgen.txt]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
@@ -37,6 +38,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		fmt.Fprintln(stdout)
 		err = s.WriteGoals(stdout)
+	}
+	if err == nil {
+		fmt.Fprintln(stdout)
+		err = s.WriteSuite(stdout)
 	}
 	if err == nil && *plots != "" {
 		err = s.WritePlots(*plots)

@@ -49,7 +49,8 @@ func (c Config) Get(key string) string {
 
 func (c Config) String() string { return c.Base + "/" + c.Keys }
 
-// Set holds every sample read, by configuration, strategy and unit.
+// Set holds every sample read, by configuration, strategy (or loadgen
+// target) and unit.
 type Set struct {
 	// Samples[config][strategy][unit] is the list of values seen.
 	Samples map[Config]map[string]map[string][]float64
@@ -109,7 +110,13 @@ func (s *Set) add(r *benchfmt.Result) {
 			continue // the -GOMAXPROCS suffix
 		}
 		kv := ps[1:]
+		// The column key: the strategy in BenchmarkProxy and
+		// BenchmarkCopy, the target in BenchmarkLoadgen.
 		if v, ok := strings.CutPrefix(kv, "strategy="); ok {
+			strategy = v
+			continue
+		}
+		if v, ok := strings.CutPrefix(kv, "target="); ok {
 			strategy = v
 			continue
 		}
