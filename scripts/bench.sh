@@ -59,20 +59,27 @@ if [ "$SUITE" != 0 ]; then
 	echo "suite done in $(($(date +%s) - start))s"
 fi
 
+report=$dir/benchstat.txt
+loadgen_txt=""
+if [ -s "$dir/loadgen.txt" ]; then loadgen_txt=$dir/loadgen.txt; fi
 {
-	echo "# BenchmarkProxy: time, throughput, allocations per strategy (benchstat -col /strategy)"
+	echo "# BenchmarkProxy: every strategy against direct and stdlib (benchstat -col /strategy)"
 	benchstat -filter '.name:Proxy' -col /strategy "$out" || true
 	echo
 	echo "# BenchmarkCopy: each strategy alone over a Unix→TCP socket pair (alloc is the base)"
 	benchstat -filter '.name:Copy' -col /strategy "$out" || true
-	echo
-	(cd "$ROOT" && $GO run ./cmd/labreport -plots "$dir" "$out")
-	if [ -s "$dir/loadgen.txt" ]; then
+	if [ -n "$loadgen_txt" ]; then
 		echo
 		echo "# Cross-process suite: loadgen against each target (benchstat -col /target)"
-		benchstat -col /target "$dir/loadgen.txt" || true
+		benchstat -col /target "$loadgen_txt" || true
 	fi
-} >"$dir/benchstat.txt"
-cat "$dir/benchstat.txt"
+	echo
+	echo "# Summary (cmd/labreport): proxy-own cost, goals, suite"
+	(cd "$ROOT" && $GO run ./cmd/labreport -plots "$dir" "$out" $loadgen_txt)
+} >"$report"
+# The terminal gets the BenchmarkProxy table and the summary; benchstat.txt has every table.
+sed -n '/^# BenchmarkProxy/,/^# BenchmarkCopy/p' "$report" | sed '$d'
+sed -n '/^# Summary/,$p' "$report"
 echo
+echo "every table: ${report#$ROOT/}; plots: ${dir#$ROOT/}/*.svg"
 echo "results written to ${dir#$ROOT/}"

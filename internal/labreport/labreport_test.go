@@ -54,6 +54,18 @@ func TestReport(t *testing.T) {
 	}
 }
 
+func TestSuite(t *testing.T) {
+	s, err := ReadFiles("testdata/loadgen.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := s.WriteSuite(&buf); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "suite.golden", buf.Bytes())
+}
+
 func TestPlots(t *testing.T) {
 	s, err := ReadFiles("testdata/gotest.txt")
 	if err != nil {
