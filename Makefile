@@ -2,7 +2,7 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test fmt-check vet race bench-smoke bench
+.PHONY: test fmt-check vet race bench-smoke bench fuzz
 
 ## test: gofmt check, go vet, race tests, every benchmark once.
 test: fmt-check vet race bench-smoke
@@ -48,3 +48,8 @@ compare:
 ## profile BENCH=pattern: CPU and memory profiles plus pprof -top summaries.
 profile:
 	bash scripts/profile.sh '$(BENCH)'
+
+## fuzz: every fuzz target for FUZZTIME each.
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzCopy$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./copy
