@@ -2,7 +2,7 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test fmt-check vet race bench-smoke bench
+.PHONY: test fmt-check vet race bench-smoke bench fuzz
 
 ## test: gofmt check, go vet, race tests, every benchmark once.
 test: fmt-check vet race bench-smoke
@@ -20,6 +20,36 @@ race:
 bench-smoke:
 	$(GO) test -run '^$$' -bench . -benchtime=1x $(PKGS)
 
-## bench: the lab's main job (lands with the lab issue).
+# The lab. COUNT rounds of -count=1 over the matrix; BENCH/COPY_BENCH select
+# benchmarks of package bench / copy (COPY_BENCH=skip skips BenchmarkCopy).
+COUNT ?= 10
+BENCHTIME ?= 0.5s
+BENCH ?= .
+COPY_BENCH ?= .
+QUICK_BENCH = Proxy/./shape=(ping|json|blob|chunked|upgrade)/(size=(1536B|1MiB|64B)|conc)
+QUICK_COPY_BENCH = Copy/./size=(1536B|1MiB)
+
+.PHONY: bench bench-quick compare profile
+
+## bench: the lab's main job: benchmarks in interleaved rounds, benchstat, plots -> results/<date>-<sha>/
 bench:
-	@echo "make bench: the benchmark lab is not built yet; see README.md"
+	COUNT='$(COUNT)' BENCHTIME='$(BENCHTIME)' BENCH='$(BENCH)' COPY_BENCH='$(COPY_BENCH)' bash scripts/bench.sh
+
+## bench-quick: fewer sizes, 3 rounds, a short suite (about 3 minutes).
+bench-quick:
+	COUNT=3 BENCHTIME=0.2s BENCH='$(QUICK_BENCH)' COPY_BENCH='$(QUICK_COPY_BENCH)' \
+		SUITE_ROUNDS=1 SUITE_D=1s STREAMS=200 bash scripts/bench.sh
+
+## compare OLD=dir NEW=dir: benchstat between two results folders.
+compare:
+	@test -n "$(OLD)" -a -n "$(NEW)" || { echo "usage: make compare OLD=results/A NEW=results/B"; exit 2; }
+	bash scripts/compare.sh '$(OLD)' '$(NEW)'
+
+## profile BENCH=pattern: CPU and memory profiles plus pprof -top summaries.
+profile:
+	bash scripts/profile.sh '$(BENCH)'
+
+## fuzz: every fuzz target for FUZZTIME each.
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzCopy$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./copy

@@ -35,7 +35,7 @@
 // from http.Transport, where it falls back to a fresh 32 KiB buffer.
 //
 // Every strategy also pays for cancellation: with a context that can be
-// done, four small allocations per copy (about 300 bytes) for the
+// done, four small allocations per copy (about 220 bytes) for the
 // context.AfterFunc that closes src and dst.
 //
 // # Errors

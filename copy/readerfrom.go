@@ -27,7 +27,9 @@ import (
 // Read and write errors: when src is not a raw socket, ReaderFrom wraps it
 // in a small reader that remembers its errors, so a failure is labelled
 // SideRead when it came from src and SideWrite otherwise; likewise it wraps
-// dst for WriterTo. A wrapper would hide the socket from net's splice
+// dst for WriterTo. The wrapper hides an io.WriterTo of src from dst's
+// ReadFrom (a *bytes.Reader into a *net.TCPConn then goes through net's
+// 32 KiB fallback buffer). A wrapper would hide the socket from net's splice
 // check, so a raw socket is passed as it is: a failure is then labelled
 // from the innermost *net.OpError ("read" or "write", which the
 // non-splice fallback reports) and is SideUnknown when it came from the

@@ -28,9 +28,12 @@ var sizedPool = newClassPool(sizedMin, sizedMax)
 //     in Copy. Because the slice is passed to src.Read, an interface call,
 //     escape analysis moves the array to the heap ("moved to heap: small"
 //     in go build -gcflags=-m), so this "stack" buffer is in fact one
-//     256-byte allocation per copy. The seed slices the array to the hint;
-//     Sized reads into all 256 bytes, which costs nothing and bounds the
-//     damage of a hint that is too small.
+//     256-byte allocation per copy (BenchmarkCopy at size=64B: 5 allocs
+//     and about 480 B per op, against Pooled's 4 and 224). The seed slices
+//     the array to the hint; Sized reads into all 256 bytes, which costs
+//     nothing and bounds the damage of a hint that is too small. The seed
+//     also takes a hint of 0 as unknown (32 KiB); Sized takes it as an
+//     empty body.
 //   - larger: a buffer from a sync.Pool of *[]byte of the smallest tier
 //     that holds the size (2, 4, 8, 16 or 32 KiB), capped at 32 KiB and
 //     returned to the pool after the copy. No allocation once the pool is

@@ -29,7 +29,9 @@
 //     and size hints, a destination reset by its peer (SideWrite), a silent
 //     source and a destination that never reads.
 //
-// No goroutine may be left behind (go.uber.org/goleak).
+// No goroutine may be left behind (go.uber.org/goleak): TestStrategy
+// checks for goroutines it did not find when it started, so do not run it
+// in parallel with tests that start goroutines of their own.
 //
 // A strategy whose doc says that a splice failure cannot be attributed to
 // a side passes [AllowSideUnknown]; then copy.SideUnknown is accepted

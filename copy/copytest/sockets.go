@@ -141,6 +141,7 @@ func testSockets(t *testing.T, s bodycopy.Strategy, o options) {
 				size = 1 << 40
 			}
 			_, err := s.Copy(t.Context(), p.dst, m.make(p.src, int(size)), size)
+			t.Logf("reset-dst: Copy error = %v (side %v)", err, bodycopy.SideOf(err))
 			checkSide(t, "reset-dst", err, bodycopy.SideWrite, nil, o.sideUnknown)
 		})
 

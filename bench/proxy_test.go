@@ -1,0 +1,213 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+
+	"io"
+	"net/http"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sockproxylab/sockproxy/internal/units"
+	"github.com/sockproxylab/sockproxy/internal/upstream"
+	"github.com/sockproxylab/sockproxy/proxy"
+)
+
+// A shape is one kind of Docker API traffic.
+type shape struct {
+	name  string
+	sizes []int64 // nil: the shape has no size key
+	concs []int   // nil: the shape has no conc key (it runs at conc 1)
+	// path returns the request path for a size.
+	path func(b *testing.B, size int64) string
+	// big shapes report cpu-ns/B.
+	big bool
+}
+
+var shapes = []shape{
+	{name: "ping", concs: []int{1, 64}, path: func(*testing.B, int64) string { return "/_ping" }},
+	{name: "json", sizes: []int64{1536, 64 << 10}, concs: []int{1, 64},
+		path: func(_ *testing.B, n int64) string { return "/containers/json?size=" + strconv.FormatInt(n, 10) }},
+	{name: "blob", sizes: []int64{64 << 10, 1 << 20, 64 << 20}, big: true,
+		path: func(_ *testing.B, n int64) string { return "/_lab/blob?size=" + strconv.FormatInt(n, 10) }},
+	{name: "chunked", sizes: []int64{1 << 20, 64 << 20}, big: true,
+		path: func(_ *testing.B, n int64) string { return "/images/lab/get?size=" + strconv.FormatInt(n, 10) }},
+	{name: "upgrade", sizes: []int64{64}},
+}
+
+// strategies are the benchmark's strategy values: the floor, then every
+// proxy mode in presentation order.
+func strategies() []string { return append([]string{"direct"}, proxy.Modes()...) }
+
+// BenchmarkProxy measures a request (or an upgraded echo round trip) through
+// each strategy; see the package doc for names and metrics.
+func BenchmarkProxy(b *testing.B) {
+	for _, sh := range shapes {
+		sizes := sh.sizes
+		if sizes == nil {
+			sizes = []int64{-1}
+		}
+		concs := sh.concs
+		if concs == nil {
+			concs = []int{0}
+		}
+		for _, size := range sizes {
+			for _, conc := range concs {
+				for _, st := range strategies() {
+					name := "strategy=" + st + "/shape=" + sh.name
+					if size >= 0 {
+						name += "/size=" + units.FormatSize(size)
+					}
+					if conc > 0 {
+						name += "/conc=" + strconv.Itoa(conc)
+					}
+					b.Run(name, func(b *testing.B) {
+						if sh.name == "upgrade" {
+							benchUpgrade(b, targetFor(b, st), int(size))
+							return
+						}
+						benchRequest(b, targetFor(b, st), sh, size, max(conc, 1))
+					})
+				}
+			}
+		}
+	}
+}
+
+// benchRequest runs GETs of sh at size through t, conc at a time.
+func benchRequest(b *testing.B, t *target, sh shape, size int64, conc int) {
+	path := sh.path(b, size)
+	url := t.baseURL + path
+	want := fetch(b, t, url, -1) // warm up one connection, learn the length
+	b.ReportAllocs()
+	if size >= 0 {
+		b.SetBytes(want)
+	}
+	cpu0 := cpuTime()
+	if conc == 1 {
+		for b.Loop() {
+			fetch(b, t, url, want)
+		}
+	} else {
+		lat := parallel(b, conc, func() { fetch(b, t, url, want) })
+		b.ReportMetric(float64(percentile(lat, 0.99).Nanoseconds()), "p99-ns")
+	}
+	if sh.big {
+		b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(int64(b.N)*want), "cpu-ns/B")
+	}
+}
+
+// bufs recycles drain buffers so the client's own allocations stay flat.
+var bufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// fetch GETs url and drains the body, failing the benchmark on any error or
+// on a body of another length than want (when want >= 0). It returns the
+// body length.
+func fetch(b *testing.B, t *target, url string, want int64) int64 {
+	resp, err := t.client.Get(url)
+	if err != nil {
+		b.Fatalf("GET %s: %v", url, err)
+	}
+	bp := bufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(struct{ io.Writer }{io.Discard}, struct{ io.Reader }{resp.Body}, *bp)
+	bufs.Put(bp)
+	resp.Body.Close()
+	if err != nil {
+		b.Fatalf("GET %s: reading body after %d bytes: %v", url, n, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		b.Fatalf("GET %s: status %s", url, resp.Status)
+	}
+	if want >= 0 && n != want {
+		b.Fatalf("GET %s: got %d body bytes; want %d", url, n, want)
+	}
+	return n
+}
+
+// parallel runs op b.N times from conc goroutines and returns each op's
+// latency.
+func parallel(b *testing.B, conc int, op func()) []time.Duration {
+	procs := runtime.GOMAXPROCS(0)
+	b.SetParallelism((conc + procs - 1) / procs)
+	var mu sync.Mutex
+	var all []time.Duration
+	b.RunParallel(func(pb *testing.PB) {
+		lat := make([]time.Duration, 0, 1024)
+		for pb.Next() {
+			t0 := time.Now()
+			op()
+			lat = append(lat, time.Since(t0))
+		}
+		mu.Lock()
+		all = append(all, lat...)
+		mu.Unlock()
+	})
+	return all
+}
+
+// percentile returns the p-quantile of lat (0 for none).
+func percentile(lat []time.Duration, p float64) time.Duration {
+	if len(lat) == 0 {
+		return 0
+	}
+	slices.Sort(lat)
+	return lat[min(len(lat)-1, int(float64(len(lat))*p))]
+}
+
+// cpuTime returns the process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchUpgrade opens one attach stream through t and measures echo round
+// trips of size bytes: write the message as stdin, read it back from stdout
+// frames.
+func benchUpgrade(b *testing.B, t *target, size int) {
+	conn, err := t.dial()
+	if err != nil {
+		b.Fatalf("dialing: %v", err)
+	}
+	defer conn.Close()
+	const req = "POST /containers/lab/attach?stream=1&stdin=1&stdout=1 HTTP/1.1\r\n" +
+		"Host: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: text/plain\r\n\r\n"
+	if _, err := io.WriteString(conn, req); err != nil {
+		b.Fatalf("writing the attach request: %v", err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		b.Fatalf("reading the attach response: %v", err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		b.Fatalf("attach: got status %s; want 101", resp.Status)
+	}
+	msg := bytes.Repeat([]byte{'x'}, size)
+	b.ReportAllocs()
+	b.SetBytes(int64(size))
+	for b.Loop() {
+		if _, err := conn.Write(msg); err != nil {
+			b.Fatalf("writing stdin: %v", err)
+		}
+		for got := 0; got < size; {
+			_, p, err := upstream.ReadFrame(br)
+			if err != nil {
+				b.Fatalf("reading stdout after %d of %d bytes: %v", got, size, err)
+			}
+			got += len(p)
+		}
+	}
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	io.Copy(io.Discard, br)
+}

@@ -1,0 +1,134 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sockproxylab/sockproxy/internal/upstream"
+	"github.com/sockproxylab/sockproxy/proxy"
+)
+
+// maxConc is the largest concurrency the benchmarks use; every transport
+// keeps that many idle connections.
+const maxConc = 64
+
+// A target is where the benchmark client sends requests: the upstream
+// socket itself (`direct`) or a proxy in front of it.
+type target struct {
+	client  *http.Client
+	baseURL string
+	dial    func() (net.Conn, error) // a fresh connection, for upgrades
+}
+
+var (
+	mu      sync.Mutex
+	sim     *upstream.Server
+	simDir  string
+	targets = map[string]*target{}
+	servers []*http.Server
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	shutdown()
+	os.Exit(code)
+}
+
+// simulator returns the shared upstream simulator, starting it on first use.
+func simulator(b *testing.B) *upstream.Server {
+	b.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	if sim != nil {
+		return sim
+	}
+	dir, err := os.MkdirTemp("", "spb-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := upstream.Start(dir + "/up.sock")
+	if err != nil {
+		os.RemoveAll(dir)
+		b.Fatalf("starting the simulator: %v", err)
+	}
+	sim, simDir = s, dir
+	return sim
+}
+
+// targetFor returns the target for strategy, starting its proxy on first use.
+func targetFor(b *testing.B, strategy string) *target {
+	b.Helper()
+	up := simulator(b)
+	mu.Lock()
+	defer mu.Unlock()
+	if t, ok := targets[strategy]; ok {
+		return t
+	}
+	var t *target
+	if strategy == "direct" {
+		path := up.Path()
+		dial := func() (net.Conn, error) { return net.Dial("unix", path) }
+		t = &target{client: newClient(dial), baseURL: "http://docker", dial: dial}
+	} else {
+		h, err := proxy.New(proxy.Config{
+			Socket:   up.Path(),
+			Mode:     strategy,
+			MaxConns: maxConc,
+			ErrorLog: log.New(os.Stderr, "proxy "+strategy+": ", 0),
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: time.Minute}
+		go srv.Serve(ln)
+		servers = append(servers, srv)
+		addr := ln.Addr().String()
+		dial := func() (net.Conn, error) { return net.Dial("tcp", addr) }
+		t = &target{client: newClient(dial), baseURL: "http://" + addr, dial: dial}
+	}
+	targets[strategy] = t
+	return t
+}
+
+// newClient returns a keep-alive client that keeps maxConc idle connections.
+func newClient(dial func() (net.Conn, error)) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext:         func(context.Context, string, string) (net.Conn, error) { return dial() },
+		MaxIdleConns:        maxConc,
+		MaxIdleConnsPerHost: maxConc,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   false,
+	}}
+}
+
+func shutdown() {
+	mu.Lock()
+	defer mu.Unlock()
+	for _, t := range targets {
+		t.client.CloseIdleConnections()
+	}
+	for _, s := range servers {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			fmt.Fprintln(os.Stderr, "bench: proxy shutdown:", err)
+		}
+		cancel()
+		s.Close()
+	}
+	if sim != nil {
+		sim.Close()
+		os.RemoveAll(simDir)
+	}
+}

@@ -1,0 +1,93 @@
+package labreport
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs:\ngot:\n%s\nwant:\n%s", name, got, want)
+	}
+}
+
+func TestReport(t *testing.T) {
+	s, err := ReadFiles("testdata/gotest.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := s.WriteOwnCost(&buf); err != nil {
+		t.Fatal(err)
+	}
+	buf.WriteString("\n")
+	if err := s.WriteGoals(&buf); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report.golden", buf.Bytes())
+
+	c := Config{Base: "Proxy", Keys: "shape=ping/conc=64"}
+	if got, _, _ := s.Median(c, "stdlib", UnitTime); math.Abs(got-90100e-9) > 1e-12 {
+		t.Errorf("median stdlib ping time = %g; want %g", got, 90100e-9)
+	}
+	if got, _ := s.Own(c, "pooled", UnitAllocs); got != 40 {
+		t.Errorf("own allocs of pooled = %g; want 40", got)
+	}
+}
+
+func TestSuite(t *testing.T) {
+	s, err := ReadFiles("testdata/loadgen.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := s.WriteSuite(&buf); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "suite.golden", buf.Bytes())
+}
+
+func TestPlots(t *testing.T) {
+	s, err := ReadFiles("testdata/gotest.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := s.WritePlots(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"throughput.svg", "allocs.svg"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "<svg") {
+			t.Errorf("%s is not an SVG: %.60q", name, b)
+		}
+	}
+}
+
+func TestSyntaxError(t *testing.T) {
+	if _, err := Read(map[string]io.Reader{"bad": strings.NewReader("BenchmarkX 1 2 ns/op 3\n")}); err == nil {
+		t.Errorf("Read of a malformed line succeeded; want a syntax error")
+	}
+}
