@@ -2,7 +2,7 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test fmt-check vet race bench-smoke bench fuzz
+.PHONY: test fmt-check vet race bench-smoke bench fuzz e2e
 
 ## test: gofmt check, go vet, race tests, every benchmark once.
 test: fmt-check vet race bench-smoke
@@ -30,6 +30,11 @@ QUICK_BENCH = Proxy/./shape=(ping|json|blob|chunked|upgrade)/(size=(1536B|1MiB|6
 QUICK_COPY_BENCH = Copy/./size=(1536B|1MiB)
 
 .PHONY: bench bench-quick compare profile
+
+## e2e: every docker command (CLI + Go SDK) through every proxy mode against a real, sandboxed dockerd
+## (root, docker.io, busybox-static). `make test` runs them too when SOCKPROXY_E2E=1 (CI) or root can start dockerd.
+e2e:
+	SOCKPROXY_E2E=1 $(GO) test -race -count=1 -timeout 20m ./e2e/ -v
 
 ## bench: the lab's main job: benchmarks in interleaved rounds, benchstat, plots -> results/<date>-<sha>/
 bench:
