@@ -9,7 +9,9 @@
 # instead of a new one); SUITE (1: run the cross-process suite after the Go
 # benchmarks, 0: skip it), SUITE_ROUNDS (default 5), SUITE_D (loadgen
 # duration per run, default 2s), STREAMS (idle streams for the memory
-# measure, default 1000), SUITE_SCENARIOS (labsuite -scenarios).
+# measure, default 1000), SUITE_SCENARIOS (labsuite -scenarios), UPSTREAM
+# (the suite's upstream: sim, the default, or docker for a sandboxed real
+# dockerd; needs root and docker.io).
 source "$(dirname "$0")/lib.sh"
 COUNT=${COUNT:-10}
 BENCHTIME=${BENCHTIME:-0.5s}
@@ -20,11 +22,12 @@ SUITE_ROUNDS=${SUITE_ROUNDS:-5}
 SUITE_D=${SUITE_D:-2s}
 STREAMS=${STREAMS:-1000}
 SUITE_SCENARIOS=${SUITE_SCENARIOS:-}
+UPSTREAM=${UPSTREAM:-sim}
 
 dir=${RESULTS:-$(new_results_dir)}
 mkdir -p "$dir"
 write_env "$dir" "COUNT=$COUNT" "BENCHTIME=$BENCHTIME" "BENCH=$BENCH" "COPY_BENCH=$COPY_BENCH" \
-	"SUITE=$SUITE" "SUITE_ROUNDS=$SUITE_ROUNDS" "SUITE_D=$SUITE_D" "STREAMS=$STREAMS" \
+	"SUITE=$SUITE" "UPSTREAM=$UPSTREAM" "SUITE_ROUNDS=$SUITE_ROUNDS" "SUITE_D=$SUITE_D" "STREAMS=$STREAMS" \
 	"peers=$(peer_versions)"
 echo "results: ${dir#$ROOT/}"
 
@@ -55,7 +58,7 @@ if [ "$SUITE" != 0 ]; then
 	(cd "$ROOT" && $GO build -o "$bin/" ./cmd/loadgen ./cmd/sockproxy ./cmd/labsuite)
 	: >"$dir/loadgen.txt"
 	"$bin/labsuite" -loadgen "$bin/loadgen" -sockproxy "$bin/sockproxy" -out "$dir/loadgen.txt" \
-		-rounds "$SUITE_ROUNDS" -d "$SUITE_D" -streams "$STREAMS" ${SUITE_SCENARIOS:+-scenarios "$SUITE_SCENARIOS"}
+		-upstream "$UPSTREAM" -rounds "$SUITE_ROUNDS" -d "$SUITE_D" -streams "$STREAMS" ${SUITE_SCENARIOS:+-scenarios "$SUITE_SCENARIOS"}
 	echo "suite done in $(($(date +%s) - start))s"
 fi
 

@@ -3,6 +3,8 @@
 // the installed peers (socat, HAProxy, nginx), measured with the loadgen
 // binary, interleaved round by round. `make bench` calls it after the Go
 // benchmarks; its benchfmt output is the results folder's loadgen.txt.
+// With -upstream docker the upstream is a sandboxed real dockerd
+// (internal/dockerd) and the scenarios are Docker API reads.
 //
 //	labsuite -loadgen BIN -sockproxy BIN -out loadgen.txt [flags]
 package main
@@ -20,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sockproxylab/sockproxy/internal/dockerd"
 	"github.com/sockproxylab/sockproxy/internal/suite"
 	"github.com/sockproxylab/sockproxy/internal/upstream"
 	"github.com/sockproxylab/sockproxy/proxy"
@@ -45,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	dur := fs.Duration("d", 3*time.Second, "loadgen `duration` per run")
 	streams := fs.Int("streams", 1000, "idle /events streams for the memory measure (0 skips it)")
 	dir := fs.String("dir", "", "scratch `dir` for peer configs and logs (default a temp dir)")
+	upstreamKind := fs.String("upstream", "sim", "the upstream: `sim` (the simulator) or docker (a sandboxed real dockerd; root, docker.io)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -52,6 +56,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "labsuite: -loadgen and -sockproxy are required")
 		fs.Usage()
 		return 2
+	}
+	if *upstreamKind != "sim" && *upstreamKind != "docker" {
+		fmt.Fprintf(stderr, "labsuite: -upstream %q: want sim or docker\n", *upstreamKind)
+		return 2
+	}
+	scenarioFlagSet := false
+	fs.Visit(func(f *flag.Flag) { scenarioFlagSet = scenarioFlagSet || f.Name == "scenarios" })
+	if *upstreamKind == "docker" && !scenarioFlagSet {
+		// A real dockerd has no /_lab/blob and no sized image saves: only
+		// the Docker API reads.
+		*scenarios = formatScenarios(suite.DockerScenarios)
 	}
 	scs, err := parseScenarios(*scenarios)
 	if err != nil {
@@ -71,12 +86,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer os.RemoveAll(d)
 		scratch = d
 	}
-	up, err := upstream.Start(scratch + "/up.sock")
+	socket, stopUpstream, err := startUpstream(ctx, *upstreamKind, scratch)
 	if err != nil {
-		fmt.Fprintln(stderr, "labsuite: starting the simulator:", err)
+		fmt.Fprintln(stderr, "labsuite:", err)
 		return 1
 	}
-	defer up.Close()
+	defer stopUpstream()
 
 	w := stdout
 	if *out != "" {
@@ -89,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		w = f
 	}
 	cfg := suite.Config{
-		Socket:     up.Path(),
+		Socket:     socket,
 		Loadgen:    *loadgenBin,
 		Sockproxy:  *sockproxyBin,
 		Strategies: split(*strategies),
@@ -112,6 +127,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// startUpstream starts the simulator in this process, or a sandboxed
+// dockerd, and returns its socket and how to stop it.
+func startUpstream(ctx context.Context, kind, scratch string) (string, func(), error) {
+	if kind == "docker" {
+		d, err := dockerd.Start(ctx)
+		if err != nil {
+			return "", nil, fmt.Errorf("starting dockerd: %w", err)
+		}
+		if err := d.EnsureImages(ctx); err != nil {
+			d.Close()
+			return "", nil, fmt.Errorf("importing images into dockerd: %w", err)
+		}
+		return d.Socket(), func() { d.Close() }, nil
+	}
+	up, err := upstream.Start(scratch + "/up.sock")
+	if err != nil {
+		return "", nil, fmt.Errorf("starting the simulator: %w", err)
+	}
+	return up.Path(), func() { up.Close() }, nil
 }
 
 func split(s string) []string {

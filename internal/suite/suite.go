@@ -48,6 +48,14 @@ var DefaultScenarios = []Scenario{
 	{Name: "chunked", Size: "64MiB", Conc: 4},
 }
 
+// DockerScenarios is the default against a real dockerd, which has no
+// /_lab/blob and no sized image saves: /_ping and the loadgen `docker` mix
+// of real API reads.
+var DockerScenarios = []Scenario{
+	{Name: "ping", Conc: 16},
+	{Name: "docker", Conc: 16},
+}
+
 // Config says what the suite runs.
 type Config struct {
 	Socket     string   // the upstream Unix socket (already serving)
