@@ -62,6 +62,7 @@ if [ "$SUITE" != 0 ]; then
 	echo "suite done in $(($(date +%s) - start))s"
 fi
 
+echo "loadavg-at-end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$dir/env.txt"
 report=$dir/benchstat.txt
 loadgen_txt=""
 if [ -s "$dir/loadgen.txt" ]; then loadgen_txt=$dir/loadgen.txt; fi

@@ -27,6 +27,7 @@ write_env() {
 		echo "cores: $(nproc)"
 		echo "GOMAXPROCS: ${GOMAXPROCS:-$(nproc)}"
 		echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+		echo "loadavg-at-start: $(cut -d' ' -f1-3 /proc/loadavg)"
 		for kv in "$@"; do echo "${kv%%=*}: ${kv#*=}"; done
 	} >"$dir/env.txt"
 }
