@@ -2,7 +2,7 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test fmt-check vet race bench-smoke bench fuzz e2e
+.PHONY: test fmt-check vet race bench-smoke bench fuzz soak e2e
 
 ## test: gofmt check, go vet, race tests, every benchmark once.
 test: fmt-check vet race bench-smoke
@@ -54,7 +54,18 @@ compare:
 profile:
 	bash scripts/profile.sh '$(BENCH)'
 
-## fuzz: every fuzz target for FUZZTIME each.
+## fuzz: every fuzz target of FUZZ_PKGS for FUZZTIME each.
 FUZZTIME ?= 30s
+FUZZ_PKGS ?= ./proxy ./copy ./internal/upstream ./internal/loadgen
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzCopy$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./copy
+	@for pkg in $(FUZZ_PKGS); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz: $$pkg $$f for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 50x $$pkg || exit 1; \
+		done; \
+	done
+
+## soak: SOAK_D (default 10m) of loadgen mix + 1000 idle /events through sockproxy; CSV of RSS/threads/fds.
+SOAK_D ?= 10m
+soak:
+	SOAK_D='$(SOAK_D)' bash scripts/soak.sh
