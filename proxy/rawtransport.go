@@ -241,12 +241,6 @@ func isIdempotent(method string) bool {
 	return false
 }
 
-// writeState is the request body's progress, shared between the round
-// trip and the body writer.
-type writeState struct {
-	done chan error // the body writer's result; nil when there is no body to send
-}
-
 // roundTrip is one attempt on rc. retry says the request can be sent again
 // on another connection: rc was reused, failed before any response byte,
 // and nothing unsafe was sent.
@@ -284,17 +278,19 @@ func (t *RawTransport) roundTrip(ctx context.Context, rc *rawConn, req *http.Req
 		return nil, false, fail(fmt.Errorf("writing request to %s: %w", t.socket, err))
 	}
 
-	var ws writeState
+	// wrote is the body writer's result; nil when there is no body.
+	var wrote chan error
 	if body != nil {
-		ws.done = make(chan error, 1)
-		go func() { ws.done <- writeBody(rc.bw, body, req.ContentLength, chunked) }()
+		wrote = make(chan error, 1)
+		go func() { wrote <- writeBody(rc.bw, body, req.ContentLength, chunked) }()
 	}
 
-	res, err := rc.readResponse(req, &ws)
+	res, err := rc.readResponse(req)
 	if err != nil {
 		gotNothing := errors.Is(err, errNoResponse)
-		if ws.done != nil {
-			if werr := waitWrite(&ws, rc); werr != nil && !gotNothing {
+		if wrote != nil {
+			rc.close() // a writer blocked on the connection returns
+			if werr := <-wrote; werr != nil && !gotNothing {
 				err = fmt.Errorf("%w (writing the request body: %w)", err, werr)
 			}
 		}
@@ -314,8 +310,8 @@ func (t *RawTransport) roundTrip(ctx context.Context, rc *rawConn, req *http.Req
 		if stop != nil && !stop() {
 			return nil, false, fail(fmt.Errorf("upgrading %s: %w", t.socket, ctx.Err()))
 		}
-		if ws.done != nil {
-			if err := <-ws.done; err != nil {
+		if wrote != nil {
+			if err := <-wrote; err != nil {
 				rc.close()
 				return nil, false, fmt.Errorf("writing request body to %s: %w", t.socket, err)
 			}
@@ -323,20 +319,13 @@ func (t *RawTransport) roundTrip(ctx context.Context, rc *rawConn, req *http.Req
 		res.Body = &rawUpgradeBody{rc: rc}
 		return res, false, nil
 	}
-	if err := rc.frame(ctx, res, req, stop, &ws); err != nil {
+	if err := rc.frame(ctx, res, req, stop, wrote); err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
 		}
 		return nil, false, fmt.Errorf("reading response from %s: %w", t.socket, err)
 	}
 	return res, false, nil
-}
-
-// waitWrite waits for the body writer after a failed response read; the
-// connection is closed first so a writer blocked on it returns.
-func waitWrite(ws *writeState, rc *rawConn) error {
-	rc.close()
-	return <-ws.done
 }
 
 // isWriteRefused reports whether a write failed because the peer had
@@ -548,14 +537,17 @@ func (rc *rawConn) readLine(limit *int) ([]byte, error) {
 // readResponse reads the status line and header of the final response,
 // passing 1xx responses to the request's ClientTrace. An error wrapping
 // errNoResponse means the connection ended before any byte.
-func (rc *rawConn) readResponse(req *http.Request, ws *writeState) (*http.Response, error) {
+func (rc *rawConn) readResponse(req *http.Request) (*http.Response, error) {
 	for n1xx := 0; ; n1xx++ {
 		if n1xx > rawMax1xx {
 			return nil, fmt.Errorf("%w: more than %d informational responses", errRawMalformed, rawMax1xx)
 		}
 		if n1xx == 0 {
 			if _, err := rc.br.Peek(1); err != nil {
-				if err == io.EOF || isWriteRefused(err) {
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				if err == io.ErrUnexpectedEOF || isWriteRefused(err) {
 					return nil, fmt.Errorf("%w: %w", errNoResponse, err)
 				}
 				return nil, err
@@ -731,7 +723,7 @@ func clip(b []byte) []byte {
 // frame sets res's body by its framing (RFC 9112 section 6.3), with
 // ContentLength, TransferEncoding, Trailer and Close. On an invalid
 // framing it ends the connection and fails.
-func (rc *rawConn) frame(ctx context.Context, res *http.Response, req *http.Request, stop func() bool, ws *writeState) error {
+func (rc *rawConn) frame(ctx context.Context, res *http.Response, req *http.Request, stop func() bool, wrote chan error) error {
 	h := res.Header
 	keep := res.ProtoMinor == 1
 	if conn, ok := h["Connection"]; ok {
@@ -744,10 +736,31 @@ func (rc *rawConn) frame(ctx context.Context, res *http.Response, req *http.Requ
 	if req.Close {
 		keep = false
 	}
-	f := &rawFinish{rc: rc, ctx: ctx, stop: stop, ws: ws, keep: keep}
-
+	// One allocation holds the body and its rawFinish.
+	var f *rawFinish
+	var (
+		clBody      *RawBody
+		chunkedBody *rawChunkedBody
+		closeBody   *rawCloseBody
+	)
+	noBody := req.Method == "HEAD" || res.StatusCode == http.StatusNoContent || res.StatusCode == http.StatusNotModified
 	te, hasTE := h["Transfer-Encoding"]
 	cl, hasCL := h["Content-Length"]
+	switch {
+	case noBody:
+		f = new(rawFinish)
+	case hasTE:
+		chunkedBody = new(rawChunkedBody)
+		f = &chunkedBody.fin
+	case hasCL:
+		clBody = new(RawBody)
+		f = &clBody.fin
+	default:
+		closeBody = new(rawCloseBody)
+		f = &closeBody.fin
+	}
+	f.rc, f.ctx, f.stop, f.wrote, f.keep = rc, ctx, stop, wrote, keep
+
 	var n int64 = -1
 	if hasCL && !hasTE {
 		for i, v := range cl {
@@ -759,7 +772,6 @@ func (rc *rawConn) frame(ctx context.Context, res *http.Response, req *http.Requ
 			n = m
 		}
 	}
-	noBody := req.Method == "HEAD" || res.StatusCode == http.StatusNoContent || res.StatusCode == http.StatusNotModified
 	if hasTE {
 		delete(h, "Transfer-Encoding")
 		if hasCL {
@@ -796,13 +808,19 @@ func (rc *rawConn) frame(ctx context.Context, res *http.Response, req *http.Requ
 		}
 		res.TransferEncoding = nil
 		res.Body = http.NoBody
+		if rc.br.Buffered() > 0 {
+			f.keep = false // bytes after a bodiless response
+		}
 		f.finish(true)
 	case hasTE:
 		res.ContentLength = -1
-		res.Body = &rawChunkedBody{f: f, res: res}
+		b := chunkedBody
+		b.f, b.res = f, res
+		res.Body = b
 	case n >= 0:
 		res.ContentLength = n
-		b := &RawBody{f: f}
+		b := clBody
+		b.f = f
 		k := int64(rc.br.Buffered())
 		b.k = int(min(k, n))
 		if k > n {
@@ -817,7 +835,9 @@ func (rc *rawConn) frame(ctx context.Context, res *http.Response, req *http.Requ
 	default:
 		res.ContentLength = -1
 		f.keep = false
-		res.Body = &rawCloseBody{f: f}
+		b := closeBody
+		b.f = f
+		res.Body = b
 	}
 	res.Close = !f.keep
 	return nil
@@ -882,12 +902,12 @@ func splitComma(s string) func(func(string) bool) {
 // pool when the body was read to its end and the request was fully sent,
 // closed otherwise.
 type rawFinish struct {
-	rc   *rawConn
-	ctx  context.Context
-	stop func() bool
-	ws   *writeState
-	keep bool
-	done atomic.Bool
+	rc    *rawConn
+	ctx   context.Context
+	stop  func() bool
+	wrote chan error // the request body writer's result, or nil
+	keep  bool
+	done  atomic.Bool
 }
 
 // finish returns the connection to the pool (ok and reusable) or closes
@@ -899,10 +919,10 @@ func (f *rawFinish) finish(ok bool) {
 	if f.stop != nil && !f.stop() {
 		ok = false // the context closed the connection
 	}
-	if f.ws.done != nil {
+	if f.wrote != nil {
 		if ok {
 			select {
-			case err := <-f.ws.done:
+			case err := <-f.wrote:
 				ok = err == nil
 			default:
 				ok = false // the upstream answered before taking the whole body
@@ -910,7 +930,7 @@ func (f *rawFinish) finish(ok bool) {
 		}
 		if !ok {
 			f.rc.close()
-			go func() { <-f.ws.done }() // the writer fails on the closed conn
+			go func() { <-f.wrote }() // the writer fails on the closed conn
 			return
 		}
 	}
@@ -947,7 +967,8 @@ func (f *rawFinish) readErr(err error) error {
 // fails with io.ErrUnexpectedEOF. Its methods are not safe for
 // concurrent use, except Close, which may abort a blocked Read.
 type RawBody struct {
-	f        *rawFinish
+	fin      rawFinish
+	f        *rawFinish       // &fin
 	k        int              // body bytes still in the connection's read buffer
 	lr       io.LimitedReader // the rest, straight from the connection
 	finished bool
@@ -1039,7 +1060,8 @@ func (b *RawBody) Close() error {
 
 // rawChunkedBody decodes a chunked body (RFC 9112 section 7.1).
 type rawChunkedBody struct {
-	f        *rawFinish
+	fin      rawFinish
+	f        *rawFinish // &fin
 	res      *http.Response
 	n        int64 // bytes left in the current chunk
 	needCRLF bool  // the current chunk's data is read; its CRLF is not
@@ -1172,7 +1194,8 @@ func (b *rawChunkedBody) Close() error {
 // rawCloseBody is a body delimited by the upstream closing the
 // connection.
 type rawCloseBody struct {
-	f   *rawFinish
+	fin rawFinish
+	f   *rawFinish // &fin
 	eof bool
 	err error
 }
