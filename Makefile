@@ -2,7 +2,7 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test fmt-check vet race bench-smoke bench
+.PHONY: test fmt-check vet race bench-smoke bench fuzz e2e
 
 ## test: gofmt check, go vet, race tests, every benchmark once.
 test: fmt-check vet race bench-smoke
@@ -31,6 +31,11 @@ QUICK_COPY_BENCH = Copy/./size=(1536B|1MiB)
 
 .PHONY: bench bench-quick compare profile
 
+## e2e: every docker command (CLI + Go SDK) through every proxy mode against a real, sandboxed dockerd
+## (root, docker.io, busybox-static). `make test` runs them too when SOCKPROXY_E2E=1 (CI) or root can start dockerd.
+e2e:
+	SOCKPROXY_E2E=1 $(GO) test -race -count=1 -timeout 20m ./e2e/ -v
+
 ## bench: the lab's main job: benchmarks in interleaved rounds, benchstat, plots -> results/<date>-<sha>/
 bench:
 	COUNT='$(COUNT)' BENCHTIME='$(BENCHTIME)' BENCH='$(BENCH)' COPY_BENCH='$(COPY_BENCH)' bash scripts/bench.sh
@@ -48,3 +53,8 @@ compare:
 ## profile BENCH=pattern: CPU and memory profiles plus pprof -top summaries.
 profile:
 	bash scripts/profile.sh '$(BENCH)'
+
+## fuzz: every fuzz target for FUZZTIME each.
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzCopy$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./copy

@@ -8,7 +8,7 @@
 # for package copy, default .; "skip" skips it), RESULTS (use this dir
 # instead of a new one); SUITE (1: run the cross-process suite after the Go
 # benchmarks, 0: skip it), SUITE_ROUNDS (default 5), SUITE_D (loadgen
-# duration per run, default 3s), STREAMS (idle streams for the memory
+# duration per run, default 2s), STREAMS (idle streams for the memory
 # measure, default 1000), SUITE_SCENARIOS (labsuite -scenarios).
 source "$(dirname "$0")/lib.sh"
 COUNT=${COUNT:-10}
@@ -17,7 +17,7 @@ BENCH=${BENCH:-.}
 COPY_BENCH=${COPY_BENCH:-.}
 SUITE=${SUITE:-1}
 SUITE_ROUNDS=${SUITE_ROUNDS:-5}
-SUITE_D=${SUITE_D:-3s}
+SUITE_D=${SUITE_D:-2s}
 STREAMS=${STREAMS:-1000}
 SUITE_SCENARIOS=${SUITE_SCENARIOS:-}
 

@@ -30,7 +30,8 @@ func (s *Set) WriteSuite(w io.Writer) error {
 		case "blob", "chunked":
 			cols = append(cols,
 				suiteColumn{c, UnitSpeed, sc + " MB/s", 1e-6, "%.0f"},
-				suiteColumn{c, "proxy-cpu-s/GiB", "cpu-s/GiB", 1, "%.2f"})
+				suiteColumn{c, "proxy-cpu-s/GiB", "cpu-s/GiB", 1, "%.2f"},
+				suiteColumn{c, "proxy-peak-pss-KiB", "peak MiB", 1.0 / 1024, "%.1f"})
 		default:
 			cols = append(cols,
 				suiteColumn{c, "req/s", sc + " req/s", 1, "%.0f"},

@@ -108,3 +108,35 @@ func waitChildren(pid int, d time.Duration) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// peakSampler records the largest treePSS seen until stopped.
+type peakSampler struct {
+	done chan struct{}
+	max  chan int64
+}
+
+// samplePeak samples treePSS(pid) every interval until stop is called.
+func samplePeak(pid int, interval time.Duration) *peakSampler {
+	p := &peakSampler{done: make(chan struct{}), max: make(chan int64, 1)}
+	go func() {
+		peak := treePSS(pid)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.done:
+				p.max <- max(peak, treePSS(pid))
+				return
+			case <-t.C:
+				peak = max(peak, treePSS(pid))
+			}
+		}
+	}()
+	return p
+}
+
+// stop ends the sampling and returns the peak in KiB.
+func (p *peakSampler) stop() int64 {
+	close(p.done)
+	return <-p.max
+}

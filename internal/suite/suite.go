@@ -170,28 +170,35 @@ func loadgen(ctx context.Context, cfg Config, t *Target, sc Scenario, extra []st
 }
 
 // measure runs one recorded loadgen run and appends its benchfmt output to
-// cfg.Out, adding the proxy process's CPU time: proxy-cpu-s/GiB for bulk
-// scenarios, proxy-cpu-ns/op otherwise.
+// cfg.Out, adding the proxy process's CPU time (proxy-cpu-s/GiB for bulk
+// scenarios, proxy-cpu-ns/op otherwise) and its peak memory during the run
+// (proxy-peak-pss-KiB, sampled every 100 ms over the process tree, so
+// socat's per-connection children count while they live).
 func measure(ctx context.Context, cfg Config, t *Target, sc Scenario) error {
 	pid := t.PID()
 	var cpu0 time.Duration
+	var peak *peakSampler
 	if pid != 0 {
 		cpu0 = treeCPU(pid)
+		peak = samplePeak(pid, 100*time.Millisecond)
 	}
 	out, err := loadgen(ctx, cfg, t, sc, []string{"-d", cfg.Duration.String()})
-	if err != nil {
-		return err
-	}
 	var cpu time.Duration
+	var peakKiB int64
 	if pid != 0 {
+		peakKiB = peak.stop()
 		waitChildren(pid, 5*time.Second)
 		cpu = treeCPU(pid) - cpu0
+	}
+	if err != nil {
+		return err
 	}
 	sc2 := bufio.NewScanner(bytes.NewReader(out))
 	for sc2.Scan() {
 		line := sc2.Text()
 		if strings.HasPrefix(line, "BenchmarkLoadgen") && pid != 0 {
 			line += cpuMetric(line, cpu, sc.bulk())
+			line += fmt.Sprintf("\t%d proxy-peak-pss-KiB", peakKiB)
 		}
 		fmt.Fprintln(cfg.Out, line)
 	}

@@ -1,0 +1,268 @@
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+	"go.uber.org/goleak"
+
+	"github.com/sockproxylab/sockproxy/internal/dockerd"
+)
+
+// enableHint is the one line printed when the package skips itself.
+const enableHint = "set SOCKPROXY_E2E=1 and run as root with Debian's docker.io and busybox-static installed"
+
+// Set by TestMain before any test runs.
+var (
+	engine         *dockerd.Daemon
+	dockerBin      string // the docker CLI
+	engineVersion  string // the engine's version, as /version reports it
+	engineAPI      string // the engine's API version
+	directSaveHash string // sha256 of GET /images/get?names=lab/big:latest straight from the socket
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	enabled := os.Getenv("SOCKPROXY_E2E") == "1"
+	switch {
+	case testing.Short():
+		fmt.Println("e2e: skipped under -short; " + enableHint + " and drop -short")
+		return 0
+	case !enabled:
+		fmt.Println("e2e: skipped (real Docker engine tests); to run them, " + enableHint)
+		return 0
+	}
+	if f := flag.Lookup("test.run"); f != nil && f.Value.String() == "^$" {
+		// -run '^$' (benchmarks only, as make bench-smoke runs): no test
+		// here will run, so start no engine.
+		return m.Run()
+	}
+	if v := os.Getenv("SOCKPROXY_E2E_REPEAT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "e2e: SOCKPROXY_E2E_REPEAT=%q: want a count ≥ 1\n", v)
+			return 2
+		}
+		repeat = n
+	}
+	if err := setup(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: SOCKPROXY_E2E=1 but the Docker engine cannot be used: %v\n", err)
+		return 1
+	}
+	table.modes = modes()
+	start := time.Now()
+	code := m.Run()
+	fmt.Printf("e2e: tests took %v\n", time.Since(start).Round(time.Millisecond))
+	printTable(os.Stdout)
+	if err := engine.Close(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: stop engine: %v\n", err)
+		code = 1
+	}
+	if err := goleak.Find(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: leaked goroutines: %v\n", err)
+		code = 1
+	}
+	return code
+}
+
+// setup starts the engine, imports the images and takes the reference hash
+// of a direct save.
+func setup() (err error) {
+	if dockerBin, err = exec.LookPath("docker"); err != nil {
+		return fmt.Errorf("%w: docker CLI not found on PATH (apt-get install docker.io)", dockerd.ErrUnavailable)
+	}
+	if err := dockerd.BusyboxAvailable(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	t0 := time.Now()
+	if engine, err = dockerd.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, engine.Close())
+		}
+	}()
+	t1 := time.Now()
+	if err := engine.EnsureImages(ctx); err != nil {
+		return err
+	}
+	c, err := engine.Client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	v, err := c.ServerVersion(ctx, client.ServerVersionOptions{})
+	if err != nil {
+		return fmt.Errorf("engine version: %w", err)
+	}
+	engineVersion, engineAPI = v.Version, v.APIVersion
+	rc, err := c.ImageSave(ctx, []string{dockerd.BigImage})
+	if err != nil {
+		return fmt.Errorf("direct save %s: %w", dockerd.BigImage, err)
+	}
+	defer rc.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, rc); err != nil {
+		return fmt.Errorf("direct save %s: %w", dockerd.BigImage, err)
+	}
+	directSaveHash = hex.EncodeToString(h.Sum(nil))
+	fmt.Printf("e2e: dockerd %s (API %s) pid %d in %s: started in %v, images ready in %v; docker CLI %s\n",
+		engineVersion, engineAPI, engine.Pid(), engine.Dir(), t1.Sub(t0).Round(time.Millisecond),
+		time.Since(t1).Round(time.Millisecond), dockerBin)
+	return nil
+}
+
+// Outcomes of one step in one mode, as printed in the table.
+const (
+	outcomePass  = "pass"
+	outcomeFail  = "FAIL"
+	outcomeKnown = "known difference"
+	outcomeSkip  = "skip"
+)
+
+// The command × mode table, filled by step.
+var table = struct {
+	sync.Mutex
+	steps   []string                     // in first-seen order
+	modes   []string                     // modes() order, then any other seen
+	outcome map[string]map[string]string // step → mode → outcome
+}{outcome: map[string]map[string]string{}}
+
+func record(step, mode, outcome string) {
+	table.Lock()
+	defer table.Unlock()
+	row, ok := table.outcome[step]
+	if !ok {
+		row = map[string]string{}
+		table.outcome[step] = row
+		table.steps = append(table.steps, step)
+	}
+	if !contains(table.modes, mode) {
+		table.modes = append(table.modes, mode)
+	}
+	row[mode] = outcome
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// printTable writes the table as markdown.
+func printTable(w io.Writer) {
+	table.Lock()
+	defer table.Unlock()
+	if len(table.steps) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n| command | %s |\n|---|%s\n", strings.Join(table.modes, " | "), strings.Repeat("---|", len(table.modes)))
+	for _, s := range table.steps {
+		cells := make([]string, len(table.modes))
+		for i, m := range table.modes {
+			if cells[i] = table.outcome[s][m]; cells[i] == "" {
+				cells[i] = "–"
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s |\n", s, strings.Join(cells, " | "))
+	}
+}
+
+// check is the *testing.T of one step in one mode. Its Fatalf fails the
+// step, except in a mode of Go's own proxy, where it records a known
+// difference and skips the step.
+type check struct {
+	*testing.T
+	mode  string
+	known bool
+}
+
+// knownDifferent lists the modes whose failures are recorded, not failed:
+// Go's httputil.ReverseProxy, which the project measures but does not fix.
+var knownDifferent = map[string]bool{"stdlib": true, "stdlib-default": true}
+
+// Fatalf ends the step: a failure, or a known difference in a stdlib mode.
+func (c *check) Fatalf(format string, args ...any) {
+	c.Helper()
+	if knownDifferent[c.mode] {
+		c.known = true
+		c.Skipf("known difference of mode %s (Go's httputil.ReverseProxy): %s", c.mode, fmt.Sprintf(format, args...))
+	}
+	c.T.Fatalf(format, args...)
+}
+
+// maxHangs is how many steps of one mode may fail by running into
+// CommandTimeout before the mode's remaining steps fail without running, so
+// that a proxy that hangs everything costs minutes, not the test binary's
+// whole -timeout.
+const maxHangs = 2
+
+// hangs counts, per mode, the steps that failed after CommandTimeout.
+var hangs = struct {
+	sync.Mutex
+	n map[string]int
+}{n: map[string]int{}}
+
+// step runs f as the subtest name of t for mode and records the outcome
+// under "prefix name".
+func step(t *testing.T, mode, prefix, name string, f func(c *check)) {
+	t.Run(name, func(t *testing.T) {
+		c := &check{T: t, mode: mode}
+		start, notRun := time.Now(), false
+		defer func() {
+			hung := (c.known || t.Failed()) && !notRun && time.Since(start) >= CommandTimeout
+			outcome := outcomePass
+			switch {
+			case c.known:
+				outcome = outcomeKnown
+			case t.Failed():
+				outcome = outcomeFail
+			case t.Skipped():
+				outcome = outcomeSkip
+			}
+			switch {
+			case notRun:
+				outcome += " (not run)"
+			case hung:
+				outcome += " (hang)"
+			}
+			record(prefix+" "+name, mode, outcome)
+			if hung {
+				hangs.Lock()
+				hangs.n[mode]++
+				hangs.Unlock()
+			}
+		}()
+		hangs.Lock()
+		n := hangs.n[mode]
+		hangs.Unlock()
+		if n >= maxHangs {
+			notRun = true
+			c.Fatalf("not run: %d earlier steps of mode %s hung until their %v deadline", n, mode, CommandTimeout)
+		}
+		f(c)
+	})
+}
