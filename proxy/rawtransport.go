@@ -402,9 +402,8 @@ func writeRequestHead(w *bufio.Writer, req *http.Request, body io.ReadCloser) (c
 			w.WriteString("Content-Length: 0\r\n")
 		}
 	case req.ContentLength > 0:
-		var num [20]byte
 		w.WriteString("Content-Length: ")
-		w.Write(strconv.AppendInt(num[:0], req.ContentLength, 10))
+		writeInt(w, req.ContentLength, 10)
 		w.WriteString("\r\n")
 	default:
 		chunked = true
@@ -446,11 +445,10 @@ func writeBody(w *bufio.Writer, body io.ReadCloser, n int64, chunked bool) (err 
 		}
 		return w.Flush()
 	}
-	var num [20]byte
 	for {
 		m, rerr := body.Read(buf)
 		if m > 0 {
-			w.Write(strconv.AppendInt(num[:0], int64(m), 16))
+			writeInt(w, int64(m), 16)
 			w.WriteString("\r\n")
 			w.Write(buf[:m])
 			w.WriteString("\r\n")
@@ -466,6 +464,23 @@ func writeBody(w *bufio.Writer, body io.ReadCloser, n int64, chunked bool) (err 
 		if rerr != nil {
 			return fmt.Errorf("reading request body: %w", rerr)
 		}
+	}
+}
+
+// writeInt writes n >= 0 in base 10 or 16, without allocating.
+func writeInt(w *bufio.Writer, n int64, base int64) {
+	var num [20]byte
+	i := len(num)
+	for {
+		i--
+		num[i] = "0123456789abcdef"[n%base]
+		n /= base
+		if n == 0 {
+			break
+		}
+	}
+	for _, c := range num[i:] {
+		w.WriteByte(c)
 	}
 }
 
@@ -762,7 +777,7 @@ func (rc *rawConn) frame(ctx context.Context, res *http.Response, req *http.Requ
 	f.rc, f.ctx, f.stop, f.wrote, f.keep = rc, ctx, stop, wrote, keep
 
 	var n int64 = -1
-	if hasCL && !hasTE {
+	if hasCL { // checked even when Transfer-Encoding overrides it
 		for i, v := range cl {
 			m, ok := parseContentLength(v)
 			if !ok || (i > 0 && m != n) {
@@ -965,7 +980,9 @@ func (f *rawFinish) readErr(err error) error {
 // (or, after reading through Rest, at Close); a Close before that, or a
 // read failure, closes it. A body that ends before Content-Length bytes
 // fails with io.ErrUnexpectedEOF. Its methods are not safe for
-// concurrent use, except Close, which may abort a blocked Read.
+// concurrent use; cancel the request's context to abort a blocked Read.
+// Once the body has ended its connection belongs to the pool: do not use
+// Conn or Rest then.
 type RawBody struct {
 	fin      rawFinish
 	f        *rawFinish       // &fin
