@@ -1167,6 +1167,9 @@ func (b *rawChunkedBody) nextChunk() error {
 		}
 		b.res.Trailer[kv.key] = append(b.res.Trailer[kv.key], kv.value)
 	}
+	if rc.br.Buffered() > 0 {
+		b.f.keep = false // bytes after the body: the connection is out of step
+	}
 	b.f.finish(true)
 	return io.EOF
 }
