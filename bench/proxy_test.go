@@ -45,6 +45,15 @@ var shapes = []shape{
 // proxy mode in presentation order.
 func strategies() []string { return append([]string{"direct"}, proxy.Modes()...) }
 
+// transports returns the transport values for strategy st: "" (std, the
+// key omitted), then "raw" for every proxy mode that accepts it.
+func transports(st string) []string {
+	if st == "direct" || st == proxy.ModeStdlibDefault {
+		return []string{""}
+	}
+	return []string{"", proxy.TransportRaw}
+}
+
 // BenchmarkProxy measures a request (or an upgraded echo round trip) through
 // each strategy; see the package doc for names and metrics.
 func BenchmarkProxy(b *testing.B) {
@@ -60,20 +69,26 @@ func BenchmarkProxy(b *testing.B) {
 		for _, size := range sizes {
 			for _, conc := range concs {
 				for _, st := range strategies() {
-					name := "strategy=" + st + "/shape=" + sh.name
-					if size >= 0 {
-						name += "/size=" + units.FormatSize(size)
-					}
-					if conc > 0 {
-						name += "/conc=" + strconv.Itoa(conc)
-					}
-					b.Run(name, func(b *testing.B) {
-						if sh.name == "upgrade" {
-							benchUpgrade(b, targetFor(b, st), int(size))
-							return
+					for _, tr := range transports(st) {
+						name := "strategy=" + st
+						if tr != "" {
+							name += "/transport=" + tr
 						}
-						benchRequest(b, targetFor(b, st), sh, size, max(conc, 1))
-					})
+						name += "/shape=" + sh.name
+						if size >= 0 {
+							name += "/size=" + units.FormatSize(size)
+						}
+						if conc > 0 {
+							name += "/conc=" + strconv.Itoa(conc)
+						}
+						b.Run(name, func(b *testing.B) {
+							if sh.name == "upgrade" {
+								benchUpgrade(b, targetFor(b, st, tr), int(size))
+								return
+							}
+							benchRequest(b, targetFor(b, st, tr), sh, size, max(conc, 1))
+						})
+					}
 				}
 			}
 		}

@@ -63,13 +63,15 @@ func simulator(b *testing.B) *upstream.Server {
 	return sim
 }
 
-// targetFor returns the target for strategy, starting its proxy on first use.
-func targetFor(b *testing.B, strategy string) *target {
+// targetFor returns the target for strategy over transport ("" or "raw"),
+// starting its proxy on first use.
+func targetFor(b *testing.B, strategy, transport string) *target {
 	b.Helper()
 	up := simulator(b)
 	mu.Lock()
 	defer mu.Unlock()
-	if t, ok := targets[strategy]; ok {
+	key := strategy + "/" + transport
+	if t, ok := targets[key]; ok {
 		return t
 	}
 	var t *target
@@ -79,10 +81,11 @@ func targetFor(b *testing.B, strategy string) *target {
 		t = &target{client: newClient(dial), baseURL: "http://docker", dial: dial}
 	} else {
 		h, err := proxy.New(proxy.Config{
-			Socket:   up.Path(),
-			Mode:     strategy,
-			MaxConns: maxConc,
-			ErrorLog: log.New(os.Stderr, "proxy "+strategy+": ", 0),
+			Socket:    up.Path(),
+			Mode:      strategy,
+			Transport: transport,
+			MaxConns:  maxConc,
+			ErrorLog:  log.New(os.Stderr, "proxy "+strategy+": ", 0),
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -98,7 +101,7 @@ func targetFor(b *testing.B, strategy string) *target {
 		dial := func() (net.Conn, error) { return net.Dial("tcp", addr) }
 		t = &target{client: newClient(dial), baseURL: "http://" + addr, dial: dial}
 	}
-	targets[strategy] = t
+	targets[key] = t
 	return t
 }
 

@@ -190,7 +190,8 @@ func cliSteps(t *testing.T, mode string, d *dockerCLI) {
 				c.Fatalf("write build context: %v", err)
 			}
 		}
-		tag := "lab/built-" + mode + ":e2e"
+		// An image name holds no "=" ("pooled/transport=raw" → "pooled-raw").
+		tag := "lab/built-" + strings.ReplaceAll(mode, "/transport=", "-") + ":e2e"
 		c.Cleanup(func() { removeImage(c, tag) })
 		d.runSplit(c, []string{"DOCKER_BUILDKIT=0"}, nil, "build", "--network", "none", "-t", tag, dir)
 		if out := d.run(c, nil, "run", "--rm", "--network", "none", tag); out != payload+"built\n" {

@@ -207,7 +207,7 @@ var knownDifferent = map[string]bool{"stdlib": true, "stdlib-default": true}
 // Fatalf ends the step: a failure, or a known difference in a stdlib mode.
 func (c *check) Fatalf(format string, args ...any) {
 	c.Helper()
-	if knownDifferent[c.mode] {
+	if name, _ := modeBase(c.mode); knownDifferent[name] {
 		c.known = true
 		c.Skipf("known difference of mode %s (Go's httputil.ReverseProxy): %s", c.mode, fmt.Sprintf(format, args...))
 	}

@@ -16,11 +16,26 @@ import (
 
 // modes lists the targets every test runs against, in order: "direct", the
 // engine's own socket with no proxy in between (the floor; a failure there
-// is the engine's or the test's, not a proxy's), then every proxy mode.
+// is the engine's or the test's, not a proxy's), then every proxy mode over
+// the std transport, then every mode that accepts it over the raw transport
+// as "NAME/transport=raw" (so subtests read mode=NAME/transport=raw/STEP).
 //
-// This and startTarget are the one place that knows about the proxy.
+// This, modeBase and startTarget are the one place that knows about the
+// proxy.
 func modes() []string {
-	return append([]string{"direct"}, proxy.Modes()...)
+	m := append([]string{"direct"}, proxy.Modes()...)
+	for _, mode := range proxy.Modes() {
+		if mode != proxy.ModeStdlibDefault {
+			m = append(m, mode+"/transport="+proxy.TransportRaw)
+		}
+	}
+	return m
+}
+
+// modeBase splits a modes() entry into the proxy mode and transport.
+func modeBase(mode string) (name, transport string) {
+	name, transport, _ = strings.Cut(mode, "/transport=")
+	return name, transport
 }
 
 // forEachMode runs f as the subtest "mode=NAME" of t for every mode, all at
@@ -44,7 +59,8 @@ func startTarget(t *testing.T, mode string) string {
 	if mode == "direct" {
 		return engine.Host()
 	}
-	h, err := proxy.New(proxy.Config{Socket: engine.Socket(), Mode: mode, ErrorLog: log.New(newTestLog(t), "proxy: ", 0)})
+	name, transport := modeBase(mode)
+	h, err := proxy.New(proxy.Config{Socket: engine.Socket(), Mode: name, Transport: transport, ErrorLog: log.New(newTestLog(t), "proxy: ", 0)})
 	if err != nil {
 		t.Fatalf("proxy.New(%q): %v", mode, err)
 	}

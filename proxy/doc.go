@@ -25,6 +25,29 @@
 //   - every name of copy.Names: [ReverseProxy] with that Strategy over
 //     [NewTransport].
 //
+// # Transports
+//
+// Config.Transport picks the upstream transport (see [Transports]):
+//
+//   - "std" (or ""): Go's *http.Transport from [NewTransport].
+//   - "raw": [RawTransport], HTTP/1.1 over a pool of raw *net.UnixConn with
+//     one reused bufio.Reader and Writer per connection, the request written
+//     straight into the writer and the response parsed by byte scanning
+//     (common header keys and values repeated from the previous response on
+//     the connection cost no allocation). It retries a request on a fresh
+//     connection only when that is safe (nothing of it reached the upstream,
+//     or an idempotent method with no body got no response byte), and gives
+//     Content-Length bodies as a [*RawBody]: the bytes already buffered, then
+//     an *io.LimitedReader straight over the connection, for copy strategies
+//     that splice.
+//
+// Mode "stdlib" runs over either transport (httputil.ReverseProxy takes any
+// http.RoundTripper), so stdlib over raw against stdlib over std measures
+// the transport alone, and pooled over raw against stdlib over raw the
+// proxy alone. Mode "stdlib-default" is Go's default transport by definition
+// and refuses "raw". The tests of this package run every mode over both
+// transports (subtests mode=NAME/transport=T), and both pass the same cases.
+//
 // # What ReverseProxy guarantees
 //
 // Each behaviour below is tested for every mode through a real TCP front end
@@ -68,7 +91,8 @@
 // *http.Transport returns a 101 response's body as an io.ReadWriteCloser
 // whose CloseWrite reaches the dialed connection when that has one;
 // [NewTransport] dials a *net.UnixConn, so a client's half-close reaches
-// the upstream with no special dialing. A Transport whose 101 body cannot
+// the upstream with no special dialing. [RawTransport]'s 101 body does the
+// same on its own connection, after the bytes it had buffered. A Transport whose 101 body cannot
 // half-close still works, but the upstream then never sees the client's EOF.
 //
 // # Naming

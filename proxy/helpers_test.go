@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,16 +27,36 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // wait on a condition, and fail when it has not come by this deadline.
 const testDeadline = 20 * time.Second
 
-// forEachMode runs f as subtest mode=NAME for every mode in Modes(), the
-// modes in parallel.
+// forEachMode runs f as subtest mode=NAME/transport=T for every mode in
+// Modes() and every transport in Transports() it accepts, in parallel.
+// startProxy, given the t of such a subtest (or of one below it), uses its
+// transport.
 func forEachMode(t *testing.T, f func(t *testing.T, mode string)) {
 	t.Helper()
 	for _, mode := range Modes() {
 		t.Run("mode="+mode, func(t *testing.T) {
-			t.Parallel()
-			f(t, mode)
+			for _, tr := range Transports() {
+				if tr == TransportRaw && mode == ModeStdlibDefault {
+					continue // Go's default transport by definition
+				}
+				t.Run("transport="+tr, func(t *testing.T) {
+					t.Parallel()
+					f(t, mode)
+				})
+			}
 		})
 	}
+}
+
+// transportOf returns the transport named by the transport=T element of
+// t's name, or "" (the default) when there is none.
+func transportOf(t *testing.T) string {
+	for elem := range strings.SplitSeq(t.Name(), "/") {
+		if tr, ok := strings.CutPrefix(elem, "transport="); ok {
+			return tr
+		}
+	}
+	return ""
 }
 
 // knownDifferences lists, per mode, the cases where Go's own proxy is known
@@ -132,11 +153,11 @@ type frontEnd struct {
 }
 
 // startProxy serves New(Config{Socket: socket, Mode: mode}) on a TCP port
-// of 127.0.0.1.
+// of 127.0.0.1, with the transport named in t's name (see forEachMode).
 func startProxy(t *testing.T, mode, socket string) *frontEnd {
 	t.Helper()
 	lb := &logBuffer{}
-	h, err := New(Config{Socket: socket, Mode: mode, MaxConns: 16, ErrorLog: log.New(lb, "", 0)})
+	h, err := New(Config{Socket: socket, Mode: mode, Transport: transportOf(t), MaxConns: 16, ErrorLog: log.New(lb, "", 0)})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

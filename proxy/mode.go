@@ -39,10 +39,18 @@ type Config struct {
 	Mode     string      // a name from Modes(); "" means DefaultMode
 	MaxConns int         // concurrency the upstream transport is sized for (idle conns kept); 0 means 64
 	ErrorLog *log.Logger // nil means log.Default()
+
+	// Transport names the upstream transport: "" or "std" is Go's
+	// http.Transport from [NewTransport], "raw" is [RawTransport] (see
+	// [Transports]). Mode "stdlib" runs over either, so that stdlib with
+	// "raw" isolates the transport; mode "stdlib-default" is defined by
+	// Go's default transport and accepts only "std".
+	Transport string
 }
 
-// New returns the handler for cfg.Mode, proxying to cfg.Socket. The error
-// names an unknown mode and lists the valid ones.
+// New returns the handler for cfg.Mode over cfg.Transport, proxying to
+// cfg.Socket. The error names an unknown mode or transport and lists the
+// valid ones.
 //
 // In every mode a socket that is missing or refuses connections gives
 // 502 Bad Gateway whose body names the socket path, and one log line; each
@@ -64,12 +72,22 @@ func New(cfg Config) (http.Handler, error) {
 		logger = log.Default()
 	}
 	errorHandler := socketErrorHandler(cfg.Socket, logger)
+	var transport idleCloser
+	switch cfg.Transport {
+	case "", TransportStd:
+		transport = NewTransport(cfg.Socket, cfg.MaxConns)
+	case TransportRaw:
+		if mode == ModeStdlibDefault {
+			return nil, fmt.Errorf("proxy: mode %s is Go's default transport; transport %q applies to the other modes", mode, cfg.Transport)
+		}
+		transport = NewRawTransport(cfg.Socket, cfg.MaxConns)
+	default:
+		return nil, fmt.Errorf("proxy: unknown transport %q (have: %s)", cfg.Transport, strings.Join(Transports(), ", "))
+	}
 	switch mode {
 	case ModeStdlib, ModeStdlibDefault:
-		var t *http.Transport
-		if mode == ModeStdlib {
-			t = NewTransport(cfg.Socket, cfg.MaxConns)
-		} else {
+		t := transport
+		if mode == ModeStdlibDefault {
 			t = newDefaultTransport(cfg.Socket)
 		}
 		return &stdlibProxy{&httputil.ReverseProxy{
@@ -84,7 +102,7 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("proxy: unknown mode %q (have: %s)", mode, strings.Join(Modes(), ", "))
 	}
 	return &ReverseProxy{
-		Transport:    NewTransport(cfg.Socket, cfg.MaxConns),
+		Transport:    transport,
 		Strategy:     s,
 		ErrorLog:     logger,
 		ErrorHandler: errorHandler,
@@ -94,11 +112,17 @@ func New(cfg Config) (http.Handler, error) {
 // IsMode reports whether name is one of Modes().
 func IsMode(name string) bool { return slices.Contains(Modes(), name) }
 
+// idleCloser is a transport whose idle connections can be closed.
+type idleCloser interface {
+	http.RoundTripper
+	CloseIdleConnections()
+}
+
 // stdlibProxy is httputil.ReverseProxy with a way to close its transport's
 // idle connections.
 type stdlibProxy struct {
 	*httputil.ReverseProxy
-	t *http.Transport
+	t idleCloser
 }
 
 // CloseIdleConnections closes the idle upstream connections.

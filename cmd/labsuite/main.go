@@ -42,6 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sockproxyBin := fs.String("sockproxy", "", "the sockproxy `binary` (required)")
 	out := fs.String("out", "", "append benchfmt results to this `file` (default stdout)")
 	strategies := fs.String("strategies", strings.Join(proxy.Modes(), ","), "comma-separated sockproxy `strategies`")
+	transports := fs.String("transports", strings.Join(proxy.Transports(), ","), "comma-separated sockproxy `transports` each strategy runs with (raw targets are named sockproxy-<strategy>-raw)")
 	peers := fs.String("peers", "socat,haproxy,nginx", "comma-separated `peers` to run where installed (empty for none)")
 	scenarios := fs.String("scenarios", formatScenarios(suite.DefaultScenarios), "comma-separated `name[:size]:conc` runs")
 	rounds := fs.Int("rounds", 5, "interleaved `rounds`")
@@ -108,6 +109,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Loadgen:    *loadgenBin,
 		Sockproxy:  *sockproxyBin,
 		Strategies: split(*strategies),
+		Transports: split(*transports),
 		Peers:      split(*peers),
 		Scenarios:  scs,
 		Rounds:     *rounds,

@@ -6,13 +6,15 @@
 //
 // Usage:
 //
-//	sockproxy -listen ADDR -socket PATH [-strategy NAME]
+//	sockproxy -listen ADDR -socket PATH [-strategy NAME] [-transport std|raw]
 //	          [-profile cpu|mem|block|mutex|trace] [-profile-dir DIR]
 //	          [-read-header-timeout D] [-max-conns N] [-grace D]
 //
 // ADDR is host:port or unix:/path. PATH is the upstream Unix socket.
 // -strategy names the proxy mode (see package proxy); -strategy list prints
-// the names, one per line, and exits.
+// the names, one per line, and exits. -transport picks the upstream
+// transport: std (Go's http.Transport, the default) or raw (package
+// proxy's RawTransport); -strategy stdlib-default accepts only std.
 //
 // A socket missing at start is not fatal: sockproxy logs one warning naming
 // it, answers 502 (the body names the path) while it is missing, and

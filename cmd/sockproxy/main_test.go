@@ -76,6 +76,8 @@ func TestBadFlags(t *testing.T) {
 		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "alloc", "-max-conns", "-1"},
 		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "alloc", "-grace", "soon"},
 		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "alloc", "extra"},
+		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "alloc", "-transport", "bogus"},
+		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "stdlib-default", "-transport", "raw"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), args, &stdout, &stderr)
@@ -190,10 +192,10 @@ func newClient(t *testing.T) *http.Client {
 // TestMissingSocket starts with no upstream: one warning naming the path,
 // 502 naming it while missing, 200 once it serves, with no restart.
 func TestMissingSocket(t *testing.T) {
-	for _, mode := range proxy.Modes() {
-		t.Run("mode="+mode, func(t *testing.T) {
+	forEachMode(t, proxy.Modes(), func(t *testing.T, mode, transport string) {
+		{
 			sock := testsock.Path(t, "up.sock")
-			in := start(t, "-socket", sock, "-strategy", mode)
+			in := start(t, "-socket", sock, "-strategy", mode, "-transport", transport)
 			c := newClient(t)
 			if n := strings.Count(in.stderr.String(), "warning: upstream socket "+sock); n != 1 {
 				t.Errorf("stderr has %d warnings naming %s; want 1:\n%s", n, sock, in.stderr.String())
@@ -211,6 +213,22 @@ func TestMissingSocket(t *testing.T) {
 			if code := in.waitExit(t); code != 0 {
 				t.Errorf("exit %d; want 0", code)
 			}
+		}
+	})
+}
+
+// forEachMode runs f as subtest mode=NAME/transport=T for each of modes and
+// each transport it accepts.
+func forEachMode(t *testing.T, modes []string, f func(t *testing.T, mode, transport string)) {
+	t.Helper()
+	for _, mode := range modes {
+		t.Run("mode="+mode, func(t *testing.T) {
+			for _, tr := range proxy.Transports() {
+				if tr == proxy.TransportRaw && mode == proxy.ModeStdlibDefault {
+					continue
+				}
+				t.Run("transport="+tr, func(t *testing.T) { f(t, mode, tr) })
+			}
 		})
 	}
 }
@@ -218,6 +236,10 @@ func TestMissingSocket(t *testing.T) {
 // TestShutdownFinishesInFlight stops sockproxy while a request waits for
 // its body: the request completes, then sockproxy exits 0.
 func TestShutdownFinishesInFlight(t *testing.T) {
+	forEachMode(t, []string{"alloc"}, testShutdownFinishesInFlight)
+}
+
+func testShutdownFinishesInFlight(t *testing.T, mode, transport string) {
 	sock := testsock.Path(t, "up.sock")
 	release := make(chan struct{})
 	serveUnix(t, sock, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -229,7 +251,7 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	}))
-	in := start(t, "-socket", sock, "-strategy", "alloc", "-grace", testDeadline.String())
+	in := start(t, "-socket", sock, "-strategy", mode, "-transport", transport, "-grace", testDeadline.String())
 	c := newClient(t)
 	res, err := c.Post("http://"+in.addr+"/containers/c1/wait", "", nil)
 	if err != nil {
@@ -251,8 +273,8 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 // TestShutdownClosesUpgradedStream stops sockproxy with an attach stream
 // open: the stream is closed once the grace is over and sockproxy exits 0.
 func TestShutdownClosesUpgradedStream(t *testing.T) {
-	for _, mode := range []string{"stdlib", "alloc"} {
-		t.Run("mode="+mode, func(t *testing.T) {
+	forEachMode(t, []string{"stdlib", "alloc"}, func(t *testing.T, mode, transport string) {
+		{
 			sock := testsock.Path(t, "up.sock")
 			upDone := make(chan error, 1)
 			serveUnix(t, sock, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -267,7 +289,7 @@ func TestShutdownClosesUpgradedStream(t *testing.T) {
 				_, err = io.Copy(conn, brw) // echo until the proxy closes
 				upDone <- err
 			}))
-			in := start(t, "-socket", sock, "-strategy", mode, "-grace", "50ms")
+			in := start(t, "-socket", sock, "-strategy", mode, "-transport", transport, "-grace", "50ms")
 			c, err := net.Dial("tcp", in.addr)
 			if err != nil {
 				t.Fatal(err)
@@ -299,8 +321,8 @@ func TestShutdownClosesUpgradedStream(t *testing.T) {
 			if !strings.Contains(in.stderr.String(), "closed 1 upgraded stream") {
 				t.Errorf("stderr does not report the closed stream:\n%s", in.stderr.String())
 			}
-		})
-	}
+		}
+	})
 }
 
 // TestMaxConns caps client connections at 1: a second connection gets 503

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,7 @@ type options struct {
 	listen            string
 	socket            string
 	strategy          string
+	transport         string
 	profile           string
 	profileDir        string
 	readHeaderTimeout time.Duration
@@ -42,6 +44,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.listen, "listen", "", "address to serve on: `host:port` or unix:/path (required)")
 	fs.StringVar(&o.socket, "socket", "", "upstream Unix socket `path` (required)")
 	fs.StringVar(&o.strategy, "strategy", proxy.DefaultMode, "proxy mode `name`, or list to print the names")
+	fs.StringVar(&o.transport, "transport", proxy.TransportStd, "upstream `transport`: std (Go's http.Transport) or raw (the lean one)")
 	fs.StringVar(&o.profile, "profile", "", "write a `kind` of profile: cpu, mem, block, mutex or trace")
 	fs.StringVar(&o.profileDir, "profile-dir", ".", "`directory` for -profile output")
 	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 10*time.Second, "time allowed to read a request header")
@@ -72,6 +75,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return bad("-socket is required")
 	case !proxy.IsMode(o.strategy):
 		return bad("unknown -strategy %q (have: %s)", o.strategy, strings.Join(proxy.Modes(), ", "))
+	case !slices.Contains(proxy.Transports(), o.transport):
+		return bad("unknown -transport %q (have: %s)", o.transport, strings.Join(proxy.Transports(), ", "))
+	case o.transport == proxy.TransportRaw && o.strategy == proxy.ModeStdlibDefault:
+		return bad("-strategy %s is Go's default transport; -transport %s does not apply", o.strategy, o.transport)
 	case o.maxConns < 0:
 		return bad("-max-conns must be >= 0, got %d", o.maxConns)
 	case o.grace < 0:
@@ -117,7 +124,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if _, err := os.Stat(o.socket); err != nil {
 		logger.Printf("warning: upstream socket %s: %v; answering 502 until it appears", o.socket, err)
 	}
-	h, err := proxy.New(proxy.Config{Socket: o.socket, Mode: o.strategy, MaxConns: o.maxConns, ErrorLog: logger})
+	h, err := proxy.New(proxy.Config{Socket: o.socket, Mode: o.strategy, Transport: o.transport, MaxConns: o.maxConns, ErrorLog: logger})
 	if err != nil {
 		logger.Print(err)
 		return 2
@@ -145,7 +152,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		ReadHeaderTimeout: o.readHeaderTimeout,
 		ErrorLog:          log.New(stderr, "sockproxy: http: ", log.LstdFlags),
 	}
-	logger.Printf("listening on %s, upstream %s, strategy %s", ln.Addr(), o.socket, o.strategy)
+	logger.Printf("listening on %s, upstream %s, strategy %s, transport %s", ln.Addr(), o.socket, o.strategy, o.transport)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(tl) }()
 	if ready != nil {

@@ -61,7 +61,11 @@ type Config struct {
 	Socket     string   // the upstream Unix socket (already serving)
 	Loadgen    string   // path of the loadgen binary
 	Sockproxy  string   // path of the sockproxy binary
-	Strategies []string // sockproxy -strategy values to run, one process each
+	Strategies []string // sockproxy -strategy values to run, one process each per transport
+	// Transports are the sockproxy -transport values each strategy runs
+	// with ("std", "raw"; nil means std only). stdlib-default runs with
+	// std only: it is Go's default transport by definition.
+	Transports []string
 	Peers      []string // among socat, haproxy, nginx; missing ones are skipped with a line
 	Scenarios  []Scenario
 	Rounds     int
@@ -86,12 +90,21 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}()
 	maxConns := 4 * max(cfg.Streams, 1024)
+	transports := cfg.Transports
+	if len(transports) == 0 {
+		transports = []string{"std"}
+	}
 	for _, st := range cfg.Strategies {
-		t, err := startSockproxy(ctx, cfg.Sockproxy, cfg.Socket, st, cfg.ProxyCPUs, cfg.Dir, maxConns)
-		if err != nil {
-			return err
+		for _, tr := range transports {
+			if tr == "raw" && st == "stdlib-default" {
+				continue
+			}
+			t, err := startSockproxy(ctx, cfg.Sockproxy, cfg.Socket, st, tr, cfg.ProxyCPUs, cfg.Dir, maxConns)
+			if err != nil {
+				return err
+			}
+			targets = append(targets, t)
 		}
-		targets = append(targets, t)
 	}
 	for _, peer := range cfg.Peers {
 		start := map[string]func(context.Context, string, string, string) (*Target, error){

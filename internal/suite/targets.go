@@ -16,7 +16,7 @@ import (
 // A Target is one thing loadgen measures: the upstream itself (direct) or a
 // proxy process in front of it.
 type Target struct {
-	// Name is loadgen's -name: direct, sockproxy-<strategy>, socat, haproxy, nginx.
+	// Name is loadgen's -name: direct, sockproxy-<strategy>[-raw], socat, haproxy, nginx.
 	Name string
 	// URL is loadgen's -target.
 	URL  string
@@ -113,15 +113,24 @@ func lastLines(b []byte, n int) string {
 	return string(b)
 }
 
-// startSockproxy starts one sockproxy per strategy.
-func startSockproxy(ctx context.Context, bin, socket, strategy, cpus, dir string, maxConns int) (*Target, error) {
+// startSockproxy starts one sockproxy for a strategy over a transport
+// ("std" or "raw"); its name is sockproxy-<strategy>, with -raw appended
+// for the raw transport.
+func startSockproxy(ctx context.Context, bin, socket, strategy, transport, cpus, dir string, maxConns int) (*Target, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	return startProc(ctx, "sockproxy-"+strategy, cpus, filepath.Join(dir, "sockproxy-"+strategy+".log"), addr,
-		bin, "-listen", addr, "-socket", socket, "-strategy", strategy, "-max-conns", strconv.Itoa(maxConns))
+	name := "sockproxy-" + strategy
+	if transport == "raw" {
+		name += "-raw"
+	}
+	argv := []string{bin, "-listen", addr, "-socket", socket, "-strategy", strategy, "-max-conns", strconv.Itoa(maxConns)}
+	if transport != "" && transport != "std" {
+		argv = append(argv, "-transport", transport)
+	}
+	return startProc(ctx, name, cpus, filepath.Join(dir, name+".log"), addr, argv...)
 }
 
 // startSocat starts socat forking one child per connection, with a listen
