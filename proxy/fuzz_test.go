@@ -25,6 +25,9 @@ const fuzzDeadline = 10 * time.Second
 func fuzzFronts(f *testing.F) (names []string, fronts []*checkedFront, ups []*recordingUpstream) {
 	for _, mode := range Modes() {
 		for _, tr := range testTransports {
+			if !validPair(mode, tr) {
+				continue
+			}
 			up := startRecordingUpstream(f)
 			names = append(names, "mode="+mode+"/transport="+tr)
 			fronts = append(fronts, startCheckedFront(f, mode, tr, up.path))
@@ -201,6 +204,9 @@ func FuzzProxyResponse(f *testing.F) {
 	)
 	for _, mode := range Modes() {
 		for _, tr := range testTransports {
+			if !validPair(mode, tr) {
+				continue
+			}
 			up := startScriptedUpstream(f)
 			front := startCheckedFront(f, mode, tr, up.path)
 			names = append(names, "mode="+mode+"/transport="+tr)

@@ -20,16 +20,19 @@ import (
 )
 
 // testTransports are the upstream transports the hostile, fuzz and fault
-// tests run every mode over. "" is the default transport; when
-// Config.Transport exists, list its values here ("std", "raw") and set it
-// in hostileConfig.
-var testTransports = []string{""}
+// tests run every mode over.
+var testTransports = Transports()
+
+// validPair reports whether mode runs over transport: stdlib-default is Go's
+// default transport by definition.
+func validPair(mode, transport string) bool {
+	return !(mode == ModeStdlibDefault && transport == TransportRaw)
+}
 
 // hostileConfig is the proxy configuration the tests in this file and in
 // faults2_test.go and fuzz_test.go use.
 func hostileConfig(socket, mode, transport string, logger *log.Logger) Config {
-	_ = transport // Config.Transport = transport, once it exists
-	return Config{Socket: socket, Mode: mode, MaxConns: 16, ErrorLog: logger}
+	return Config{Socket: socket, Mode: mode, Transport: transport, MaxConns: 16, ErrorLog: logger}
 }
 
 // forEachModeTransport runs f as subtest mode=NAME[/transport=T] for every
@@ -38,6 +41,9 @@ func forEachModeTransport(t *testing.T, f func(t *testing.T, mode, transport str
 	t.Helper()
 	for _, mode := range Modes() {
 		for _, tr := range testTransports {
+			if !validPair(mode, tr) {
+				continue
+			}
 			name := "mode=" + mode
 			if tr != "" {
 				name += "/transport=" + tr

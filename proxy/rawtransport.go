@@ -282,7 +282,17 @@ func (t *RawTransport) roundTrip(ctx context.Context, rc *rawConn, req *http.Req
 	var wrote chan error
 	if body != nil {
 		wrote = make(chan error, 1)
-		go func() { wrote <- writeBody(rc.bw, body, req.ContentLength, chunked) }()
+		go func() {
+			err := writeBody(rc.bw, body, req.ContentLength, chunked)
+			if err != nil {
+				// The upstream waits for the rest of a body that will not
+				// come (the client's body failed, or the connection did):
+				// close, so that the response read returns and the round
+				// trip fails instead of hanging.
+				rc.close()
+			}
+			wrote <- err
+		}()
 	}
 
 	res, err := rc.readResponse(req)
@@ -844,7 +854,7 @@ func (rc *rawConn) frame(ctx context.Context, res *http.Response, req *http.Requ
 		b.lr = io.LimitedReader{R: rc.rd, N: n - int64(b.k)}
 		if n == 0 {
 			f.finish(true)
-			b.finished = true
+			b.finished.Store(true)
 		}
 		res.Body = b
 	default:
@@ -988,7 +998,8 @@ type RawBody struct {
 	f        *rawFinish       // &fin
 	k        int              // body bytes still in the connection's read buffer
 	lr       io.LimitedReader // the rest, straight from the connection
-	finished bool
+	finished atomic.Bool      // read to its end (Close may look from another goroutine)
+	restUsed bool             // Rest was called: the caller reads the connection itself
 	err      error
 }
 
@@ -997,7 +1008,7 @@ func (b *RawBody) Read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
 	}
-	if b.finished {
+	if b.finished.Load() {
 		return 0, io.EOF
 	}
 	if len(p) == 0 {
@@ -1012,7 +1023,7 @@ func (b *RawBody) Read(p []byte) (int, error) {
 		n, err = b.lr.Read(p)
 	}
 	if b.k == 0 && b.lr.N == 0 {
-		b.finished = true
+		b.finished.Store(true)
 		b.f.finish(true)
 		return n, nil // io.EOF on the next Read
 	}
@@ -1026,7 +1037,7 @@ func (b *RawBody) Read(p []byte) (int, error) {
 // Buffered returns the next body bytes that are already in memory; a Read
 // returns these first. The slice is valid until the next call on b.
 func (b *RawBody) Buffered() []byte {
-	if b.k == 0 || b.err != nil || b.finished {
+	if b.k == 0 || b.err != nil || b.finished.Load() {
 		return nil
 	}
 	p, _ := b.f.rc.br.Peek(b.k)
@@ -1043,7 +1054,7 @@ func (b *RawBody) Discard(n int) int {
 	b.f.rc.br.Discard(n)
 	b.k -= n
 	if b.k == 0 && b.lr.N == 0 {
-		b.finished = true
+		b.finished.Store(true)
 		b.f.finish(true)
 	}
 	return n
@@ -1065,13 +1076,23 @@ func (b *RawBody) Rest() *io.LimitedReader {
 	if b.k > 0 {
 		return nil
 	}
+	b.restUsed = true
 	return &b.lr
 }
 
 // Close ends the body: a body read to its end frees its connection for
-// reuse, any other is closed with its connection.
+// reuse, any other is closed with its connection. Close may be called
+// concurrently with Read (a copy strategy closes its source when the
+// request is cancelled): the connection is then closed, which ends the
+// Read.
 func (b *RawBody) Close() error {
-	b.f.finish(b.finished || (b.err == nil && b.k == 0 && b.lr.N == 0))
+	done := b.finished.Load()
+	if !done && b.restUsed {
+		// Read through Rest: the caller moved the bytes itself, so N tells.
+		// A caller of Rest must not Close concurrently with its reads.
+		done = b.k == 0 && b.lr.N == 0
+	}
+	b.f.finish(done)
 	return nil
 }
 
@@ -1083,7 +1104,7 @@ type rawChunkedBody struct {
 	n        int64 // bytes left in the current chunk
 	needCRLF bool  // the current chunk's data is read; its CRLF is not
 	started  bool
-	eof      bool
+	eof      atomic.Bool // read to its end (Close may look from another goroutine)
 	err      error
 }
 
@@ -1091,7 +1112,7 @@ func (b *rawChunkedBody) Read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
 	}
-	if b.eof {
+	if b.eof.Load() {
 		return 0, io.EOF
 	}
 	if len(p) == 0 {
@@ -1101,7 +1122,8 @@ func (b *rawChunkedBody) Read(p []byte) (int, error) {
 		if err := b.nextChunk(); err != nil {
 			b.err = err
 			if err == io.EOF {
-				b.eof, b.err = true, nil
+				b.eof.Store(true)
+				b.err = nil
 			}
 			return 0, err
 		}
@@ -1205,9 +1227,10 @@ func parseChunkSize(line []byte) (int64, bool) {
 	return n, true
 }
 
-// Close ends the body; one not read to its end closes its connection.
+// Close ends the body; one not read to its end closes its connection. As
+// for RawBody, Close may run concurrently with Read.
 func (b *rawChunkedBody) Close() error {
-	b.f.finish(b.eof)
+	b.f.finish(b.eof.Load())
 	return nil
 }
 

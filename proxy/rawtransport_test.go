@@ -125,16 +125,16 @@ func TestRawTruncated(t *testing.T) {
 	}
 }
 
-// scriptedUpstream accepts connections on a Unix socket and runs serve on
+// rawScriptedUpstream accepts connections on a Unix socket and runs serve on
 // each; it counts them.
-type scriptedUpstream struct {
+type rawScriptedUpstream struct {
 	path  string
 	dials atomic.Int64
 }
 
-func startScripted(t *testing.T, serve func(n int64, c net.Conn, br *bufio.Reader)) *scriptedUpstream {
+func startScripted(t *testing.T, serve func(n int64, c net.Conn, br *bufio.Reader)) *rawScriptedUpstream {
 	t.Helper()
-	u := &scriptedUpstream{path: testsock.Path(t, "raw.sock")}
+	u := &rawScriptedUpstream{path: testsock.Path(t, "raw.sock")}
 	ln, err := net.Listen("unix", u.path)
 	if err != nil {
 		t.Fatal(err)
