@@ -31,11 +31,17 @@ var pooledPool = newClassPool(pooledMin, pooledMax)
 //
 // An unknown size (-1, a stream) starts at 4 KiB and grows only while data
 // keeps flowing: a Read that fills the whole buffer moves to a buffer four
-// times larger, up to 256 KiB. A Read that comes back short means the source
-// had nothing more ready, so the next Read may block for a long time: the
-// large buffer goes back to its pool and that Read uses a 4 KiB one, so an
-// idle stream (events, logs, an attached shell) never pins more than 4 KiB.
-// When that small Read fills, the copy takes the grown size back at once.
+// times larger, up to 256 KiB. A Read that comes back with less than 4 KiB
+// means the source has drained, so the next Read may block for a long time:
+// the large buffer goes back to its pool and that Read uses a 4 KiB one. A
+// stream of small messages (events, logs, an attached shell) so never pins
+// more than 4 KiB while idle; when a Read fills again, the copy takes the
+// grown size back at once. A short Read of 4 KiB or more keeps the buffer:
+// the source is still flowing at its own pace (an image save arrives in
+// pieces of a few KiB to 32 KiB), and shrinking would split the next piece
+// into two writes, each a flush and a chunk of its own on a stream. The
+// cost: a stream that stops right after such a Read holds its grown buffer
+// (at most 256 KiB) until the source speaks again.
 // A body that outruns its size hint is treated as a stream from then on.
 var Pooled Strategy = pooledStrategy{}
 
@@ -93,8 +99,15 @@ func pooledCopy(dst io.Writer, src io.Reader, size int64) (int64, error) {
 		case nr == len(buf) && cur < top:
 			grown = min(cur+2, top)
 			swap(grown)
-		case nr < len(buf) && cur > start:
-			swap(start) // drained: the next Read may block
+		case nr < len(buf) && cur > start && nr < p.size(start):
+			// The source had only a few bytes ready: it has drained, and
+			// the next Read may block for long, so hold no more than the
+			// small buffer. A short Read of 4 KiB or more is a source
+			// still flowing at its own pace (dockerd's image save arrives
+			// in pieces of a few KiB to 32 KiB): the buffer is kept, so
+			// that no piece is split into two writes (each a flush and a
+			// chunk of its own on a stream).
+			swap(start)
 		}
 	}
 }
