@@ -3,23 +3,23 @@
 # benchmark matrix (BenchmarkProxy and BenchmarkCopy), then the benchstat
 # tables, the proxy-own cost and goals, and the plots, into a new results dir.
 #
-# Environment: COUNT (rounds, default 10), BENCHTIME (default 0.5s),
+# Environment: COUNT (rounds, default 10), BENCHTIME (default 0.3s),
 # BENCH (-bench regexp for package bench, default .), COPY_BENCH (the same
 # for package copy, default .; "skip" skips it), RESULTS (use this dir
 # instead of a new one); SUITE (1: run the cross-process suite after the Go
 # benchmarks, 0: skip it), SUITE_ROUNDS (default 5), SUITE_D (loadgen
-# duration per run, default 2s), STREAMS (idle streams for the memory
+# duration per run, default 1s), STREAMS (idle streams for the memory
 # measure, default 1000), SUITE_SCENARIOS (labsuite -scenarios), UPSTREAM
 # (the suite's upstream: sim, the default, or docker for a sandboxed real
 # dockerd; needs root and docker.io).
 source "$(dirname "$0")/lib.sh"
 COUNT=${COUNT:-10}
-BENCHTIME=${BENCHTIME:-0.5s}
+BENCHTIME=${BENCHTIME:-0.3s}
 BENCH=${BENCH:-.}
 COPY_BENCH=${COPY_BENCH:-.}
 SUITE=${SUITE:-1}
 SUITE_ROUNDS=${SUITE_ROUNDS:-5}
-SUITE_D=${SUITE_D:-2s}
+SUITE_D=${SUITE_D:-1s}
 STREAMS=${STREAMS:-1000}
 SUITE_SCENARIOS=${SUITE_SCENARIOS:-}
 UPSTREAM=${UPSTREAM:-sim}
