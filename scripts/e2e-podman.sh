@@ -90,7 +90,8 @@ export CONTAINERS_CONF="$D/containers.conf"
 unset DOCKER_HOST CONTAINER_HOST
 
 sock="$D/podman.sock"
-podman_d --log-level=info system service --time=0 "unix://$sock" >"$D/podman.log" 2>&1 &
+# Not through podman_d: $! must be podman's own pid, not a subshell's.
+podman --root "$D/root" --runroot "$D/run" --log-level=info system service --time=0 "unix://$sock" >"$D/podman.log" 2>&1 &
 pid=$!
 echo "e2e-podman: $(podman --version), service pid $pid in $D"
 
