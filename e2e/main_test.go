@@ -260,13 +260,13 @@ type engineDiff struct {
 // or of the engine.
 func (c *check) Fatalf(format string, args ...any) {
 	c.Helper()
-	if knownDifferent[c.mode] {
-		c.known = true
-		c.Skipf("known difference of mode %s (Go's httputil.ReverseProxy): %s", c.mode, fmt.Sprintf(format, args...))
-	}
 	if diff, ok := engineKnown[engineKind][c.step]; ok {
 		c.known = true
 		c.Skipf("known difference of engine %s %s (%s): %s", engineKind, engineVersion, diff.why, fmt.Sprintf(format, args...))
+	}
+	if knownDifferent[c.mode] {
+		c.known = true
+		c.Skipf("known difference of mode %s (Go's httputil.ReverseProxy): %s", c.mode, fmt.Sprintf(format, args...))
 	}
 	c.T.Fatalf(format, args...)
 }
