@@ -46,6 +46,20 @@
 // soak. Modes run side by side (the steps mostly wait on the engine); on two
 // busy cores the whole suite took about three minutes for seven modes.
 //
+// # Another engine: Podman
+//
+// SOCKPROXY_E2E_ENGINE=/path/to/socket makes the suite use an engine it did
+// not start: it waits for GET /_ping there, imports the same two images
+// through the API, and neither stops nor cleans up the engine at the end
+// (dockerd.Attach). scripts/e2e-podman.sh (make e2e-podman) uses it to run
+// the suite against Podman's Docker-compatible service, in its own storage
+// under a temporary directory. The engine's kind ("dockerd" or "podman")
+// comes from GET /version. Steps the engine itself fails — in mode
+// "direct" too — are listed per engine in engineKnown and recorded as
+// known differences of the engine; a listed step that passes in "direct"
+// but fails through a proxy fails the binary, since that failure is the
+// proxy's.
+//
 // Without SOCKPROXY_E2E=1, or under -short, the package prints one line
 // saying how to enable it and passes. With SOCKPROXY_E2E=1, an engine that
 // cannot start (not root, dockerd or busybox-static missing, dockerd

@@ -28,6 +28,15 @@
 // Running it needs root and the dockerd binary; Available reports why it
 // cannot run, with an error that wraps ErrUnavailable.
 //
+// # An engine someone else started
+//
+// Attach wraps an engine that is already listening on a Unix socket — for
+// example Podman's Docker-compatible service (podman system service), which
+// scripts/e2e-podman.sh starts — once GET /_ping answers there. The caller
+// owns that engine: an attached Daemon starts nothing, and its Close does
+// nothing (the clients that Client returns are the caller's to close).
+// EnsureImages imports the same images through its API.
+//
 // # Images
 //
 // EnsureImages imports, through the daemon's socket:

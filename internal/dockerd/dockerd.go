@@ -34,10 +34,12 @@ const (
 	StopTimeout = 30 * time.Second
 )
 
-// Daemon is a running dockerd started by Start. Its methods are safe for
+// Daemon is a running Docker-API engine: a dockerd started by Start, or an
+// engine started by someone else that Attach wraps. Its methods are safe for
 // concurrent use, except Close, which must be called once, last.
 type Daemon struct {
-	dir     string
+	socket  string // the API socket; set for every Daemon
+	dir     string // the state directory D; "" when attached
 	cmd     *exec.Cmd
 	logFile *os.File
 	exited  chan struct{} // closed when cmd.Wait has returned
@@ -95,7 +97,7 @@ func Start(ctx context.Context) (*Daemon, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("dockerd: create log: %w", err)
 	}
-	d := &Daemon{dir: dir, logFile: logFile, exited: make(chan struct{})}
+	d := &Daemon{socket: filepath.Join(dir, "docker.sock"), dir: dir, logFile: logFile, exited: make(chan struct{})}
 	d.cmd = exec.Command(bin,
 		"--host", "unix://"+d.Socket(),
 		"--data-root", filepath.Join(dir, "data"),
@@ -140,6 +142,31 @@ func Start(ctx context.Context) (*Daemon, error) {
 	}
 	return d, nil
 }
+
+// Attach wraps an engine that is already running and that the caller
+// owns, such as Podman's Docker-compatible service, listening on the Unix
+// socket at path. It checks that GET /_ping answers (within ReadyTimeout,
+// or until ctx is done) and starts, stops and removes nothing: Close of an
+// attached Daemon does nothing, Dir and LogTail are empty and Pid is 0.
+// EnsureImages and Client work as for a started daemon.
+func Attach(ctx context.Context, path string) (*Daemon, error) {
+	if path == "" {
+		return nil, errors.New("dockerd: attach: empty socket path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("dockerd: attach %s: %w", path, err)
+	}
+	d := &Daemon{socket: abs}
+	if err := d.waitReady(ctx); err != nil {
+		return nil, fmt.Errorf("dockerd: attach %s: %w", abs, err)
+	}
+	return d, nil
+}
+
+// Attached reports whether d wraps an engine that Attach found running,
+// rather than one Start launched.
+func (d *Daemon) Attached() bool { return d.cmd == nil }
 
 // dirPrefix starts the name of every state directory under os.TempDir().
 const dirPrefix = "dkd"
@@ -201,7 +228,7 @@ func (d *Daemon) waitReady(ctx context.Context) error {
 			return nil
 		}
 		select {
-		case <-d.exited:
+		case <-d.exited: // nil, so never ready, when attached
 			return fmt.Errorf("dockerd: exited before its API answered (%v)", d.waitErr)
 		case <-ctx.Done():
 			return fmt.Errorf("dockerd: GET /_ping on %s did not answer within %v: %w (last error: %v)",
@@ -230,17 +257,24 @@ func (d *Daemon) ping(ctx context.Context, hc *http.Client) error {
 	return nil
 }
 
-// Dir returns the daemon's state directory D.
+// Dir returns the daemon's state directory D, or "" when attached.
 func (d *Daemon) Dir() string { return d.dir }
 
-// Socket returns the path of the daemon's API socket, D/docker.sock.
-func (d *Daemon) Socket() string { return filepath.Join(d.dir, "docker.sock") }
+// Socket returns the path of the daemon's API socket: D/docker.sock, or the
+// path given to Attach.
+func (d *Daemon) Socket() string { return d.socket }
 
 // Host returns the socket as a DOCKER_HOST value: "unix://" + Socket().
 func (d *Daemon) Host() string { return "unix://" + d.Socket() }
 
-// Pid returns the process id of the dockerd that Start launched.
-func (d *Daemon) Pid() int { return d.cmd.Process.Pid }
+// Pid returns the process id of the dockerd that Start launched, or 0 when
+// attached.
+func (d *Daemon) Pid() int {
+	if d.cmd == nil {
+		return 0
+	}
+	return d.cmd.Process.Pid
+}
 
 // HTTPClient returns an http.Client that dials the daemon's socket whatever
 // the URL's host. Callers close its idle connections when done.
@@ -254,8 +288,12 @@ func (d *Daemon) HTTPClient() *http.Client {
 	}}
 }
 
-// LogTail returns at most the last n lines of D/dockerd.log.
+// LogTail returns at most the last n lines of D/dockerd.log, or "" when
+// attached.
 func (d *Daemon) LogTail(n int) string {
+	if d.cmd == nil {
+		return ""
+	}
 	b, err := os.ReadFile(filepath.Join(d.dir, "dockerd.log"))
 	if err != nil {
 		return fmt.Sprintf("(read dockerd.log: %v)", err)
@@ -271,7 +309,13 @@ func (d *Daemon) LogTail(n int) string {
 // Start launched, SIGKILL (to it and to the containerd it started) if it has
 // not exited after StopTimeout, then every mount left under D is unmounted,
 // deepest first, and D is removed. The error joins every step that failed.
-func (d *Daemon) Close() error { return d.close(true) }
+// Close of an attached Daemon does nothing: the engine is its owner's.
+func (d *Daemon) Close() error {
+	if d.cmd == nil {
+		return nil
+	}
+	return d.close(true)
+}
 
 // close is Close; early says whether a daemon that had already exited is an
 // error (it is not when Start has just reported it).

@@ -6,12 +6,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sockproxylab/sockproxy/internal/testsock"
 )
 
 func TestUnescapeMount(t *testing.T) {
@@ -135,5 +140,77 @@ func TestSweepStale(t *testing.T) {
 		if gone := os.IsNotExist(err); gone != wantGone {
 			t.Errorf("after sweepStale, %s gone = %v; want %v", filepath.Base(dir), gone, wantGone)
 		}
+	}
+}
+
+// TestAttach wraps a fake engine that answers GET /_ping: Attach must start
+// and stop nothing, and Close must leave the engine and its socket alone.
+func TestAttach(t *testing.T) {
+	sock := testsock.Path(t, "engine.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pings atomic.Int64
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/_ping" {
+			http.NotFound(w, r)
+			return
+		}
+		pings.Add(1)
+		io.WriteString(w, "OK")
+	})}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	defer func() {
+		srv.Close()
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d, err := Attach(ctx, sock)
+	if err != nil {
+		t.Fatalf("Attach(%s): %v", sock, err)
+	}
+	if !d.Attached() {
+		t.Errorf("Attached() = false; want true")
+	}
+	if d.Socket() != sock || d.Host() != "unix://"+sock {
+		t.Errorf("Socket(), Host() = %q, %q; want %q, %q", d.Socket(), d.Host(), sock, "unix://"+sock)
+	}
+	if d.Pid() != 0 || d.Dir() != "" || d.LogTail(5) != "" {
+		t.Errorf("Pid(), Dir(), LogTail(5) = %d, %q, %q; want 0, \"\", \"\"", d.Pid(), d.Dir(), d.LogTail(5))
+	}
+	if err := d.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if _, err := os.Stat(sock); err != nil {
+		t.Errorf("after Close, stat %s: %v; want the engine's socket left alone", sock, err)
+	}
+	hc := d.HTTPClient()
+	defer hc.CloseIdleConnections()
+	if err := d.ping(ctx, hc); err != nil {
+		t.Errorf("after Close, ping: %v; want the engine still answering", err)
+	}
+	if n := pings.Load(); n < 2 {
+		t.Errorf("pings = %d; want at least 2 (Attach's and the one after Close)", n)
+	}
+}
+
+func TestAttachNoEngine(t *testing.T) {
+	sock := testsock.Path(t, "none.sock") // nothing listens here
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // fail at the first unanswered ping instead of after ReadyTimeout
+	if d, err := Attach(ctx, sock); err == nil {
+		d.Close()
+		t.Fatalf("Attach(%s) with no engine: got nil error; want one", sock)
+	} else if !strings.Contains(err.Error(), sock) {
+		t.Errorf("Attach error %q; want it to name %s", err, sock)
+	}
+	if _, err := Attach(context.Background(), ""); err == nil {
+		t.Errorf("Attach(\"\"): got nil error; want one")
 	}
 }
