@@ -2,7 +2,7 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test fmt-check vet race bench-smoke bench fuzz soak e2e
+.PHONY: test fmt-check vet race bench-smoke bench fuzz soak e2e e2e-podman
 
 ## test: gofmt check, go vet, race tests, every benchmark once.
 test: fmt-check vet race bench-smoke
@@ -35,6 +35,11 @@ QUICK_COPY_BENCH = Copy/./size=(1536B|1MiB)
 ## (root, docker.io, busybox-static). `make test` runs them too when SOCKPROXY_E2E=1 (CI) or root can start dockerd.
 e2e:
 	SOCKPROXY_E2E=1 $(GO) test -race -count=1 -timeout 20m ./e2e/ -v
+
+## e2e-podman: the e2e suite against Podman's Docker-compatible API service in its own temp storage
+## (root, podman, docker CLI, busybox-static); prints how to install podman and passes without it.
+e2e-podman:
+	GO=$(GO) bash scripts/e2e-podman.sh
 
 ## bench: the lab's main job: benchmarks in interleaved rounds, benchstat, plots -> results/<date>-<sha>/
 bench:
