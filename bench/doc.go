@@ -5,10 +5,14 @@
 //
 // BenchmarkProxy names follow the project contract:
 //
-//	BenchmarkProxy/strategy=S/shape=H[/size=Z][/conc=N]
+//	BenchmarkProxy/strategy=S[/transport=raw]/shape=H[/size=Z][/conc=N]
 //
 // S is `direct` (the client talks to the upstream socket with no proxy: the
-// floor), `stdlib`, `stdlib-default` or a copy strategy (proxy.Modes). The
+// floor), `stdlib`, `stdlib-default` or a copy strategy (proxy.Modes);
+// `/transport=raw` marks a row whose proxy uses the raw Unix-socket
+// transport (proxy.NewRawTransport) instead of net/http's. -bench matches
+// each `/` level separately, so select raw rows with a level of their own:
+// `-bench 'Proxy/strategy=pooled/transport=raw/shape=ping'`. The
 // proxy's own cost is a row minus the `direct` row with the same shape,
 // size and conc; cmd/labreport computes it. For one configuration the
 // strategies run one after the other, so a slow moment of the machine hits
