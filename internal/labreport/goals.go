@@ -29,6 +29,8 @@ func isReference(strategy string) bool {
 	return strategy == "direct" || strings.HasPrefix(strategy, "stdlib")
 }
 
+// The goals compare with stdlib over Go's transport: the baseline users run.
+
 // WriteGoals writes, for each goal, the best project strategy (least own
 // cost in the goal's first unit) and each ratio against stdlib, met or not.
 func (s *Set) WriteGoals(w io.Writer) error {

@@ -102,7 +102,7 @@ func ReadFiles(paths ...string) (*Set, error) {
 
 func (s *Set) add(r *benchfmt.Result) {
 	base, parts := r.Name.Parts()
-	strategy := ""
+	strategy, transport := "", ""
 	var keys []string
 	for _, p := range parts {
 		ps := string(p)
@@ -120,10 +120,20 @@ func (s *Set) add(r *benchfmt.Result) {
 			strategy = v
 			continue
 		}
+		// A transport other than the default is part of the column, as
+		// in the suite's target names (sockproxy-pooled-raw), so that a
+		// raw row meets the direct row of its configuration.
+		if v, ok := strings.CutPrefix(kv, "transport="); ok {
+			transport = v
+			continue
+		}
 		keys = append(keys, kv)
 	}
 	if strategy == "" {
 		return
+	}
+	if transport != "" && transport != "std" {
+		strategy += "-" + transport
 	}
 	c := Config{Base: string(base), Keys: strings.Join(keys, "/")}
 	byStrategy, ok := s.Samples[c]
