@@ -136,15 +136,10 @@ func startSockproxy(ctx context.Context, bin, socket, strategy, transport, cpus,
 // startSocat starts socat forking one child per connection, with a listen
 // backlog raised from its default of 5 (which stalls bursts of connects).
 func startSocat(ctx context.Context, socket, cpus, dir string) (*Target, error) {
-	bin, err := exec.LookPath("socat")
-	if err != nil {
-		return nil, errMissing
-	}
-	port, err := freePort()
+	bin, addr, port, err := peer("socat")
 	if err != nil {
 		return nil, err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
 	return startProc(ctx, "socat", cpus, filepath.Join(dir, "socat.log"), addr, bin,
 		fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,fork,reuseaddr,backlog=4096", port), "UNIX-CONNECT:"+socket)
 }
@@ -169,15 +164,10 @@ backend be
 // startHAProxy starts HAProxy in http mode with option http-no-delay
 // (without it HAProxy holds streamed events ~100 ms).
 func startHAProxy(ctx context.Context, socket, cpus, dir string) (*Target, error) {
-	bin, err := exec.LookPath("haproxy")
-	if err != nil {
-		return nil, errMissing
-	}
-	port, err := freePort()
+	bin, addr, _, err := peer("haproxy")
 	if err != nil {
 		return nil, err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
 	conf := filepath.Join(dir, "haproxy.cfg")
 	if err := os.WriteFile(conf, fmt.Appendf(nil, haproxyConf, addr, socket), 0o644); err != nil {
 		return nil, err
@@ -218,20 +208,27 @@ http {
 
 // startNginx starts nginx with proxy_buffering off, one worker, no master.
 func startNginx(ctx context.Context, socket, cpus, dir string) (*Target, error) {
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		return nil, errMissing
-	}
-	port, err := freePort()
+	bin, addr, _, err := peer("nginx")
 	if err != nil {
 		return nil, err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
 	conf := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxConf, dir, socket, addr), 0o644); err != nil {
 		return nil, err
 	}
 	return startProc(ctx, "nginx", cpus, filepath.Join(dir, "nginx.log"), addr, bin, "-c", conf, "-p", dir)
+}
+
+// peer finds the peer's binary and a loopback address for it to listen on;
+// errMissing when it is not installed.
+func peer(name string) (bin, addr string, port int, err error) {
+	if bin, err = exec.LookPath(name); err != nil {
+		return "", "", 0, errMissing
+	}
+	if port, err = freePort(); err != nil {
+		return "", "", 0, err
+	}
+	return bin, "127.0.0.1:" + strconv.Itoa(port), port, nil
 }
 
 // errMissing says a peer is not installed; the suite skips it with a line.
