@@ -41,11 +41,7 @@ func failAfter(w http.ResponseWriter, q string) (int64, bool) {
 // blob answers /_lab/blob?size=SIZE: a Content-Length body of Content(size).
 func (h *handler) blob(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.RawQuery
-	size, ok := sizeParam(w, q, "size", 0)
-	if !ok {
-		return
-	}
-	fail, ok := failAfter(w, q)
+	size, limit, ok := bodyParams(w, q, 0)
 	if !ok {
 		return
 	}
@@ -53,10 +49,6 @@ func (h *handler) blob(w http.ResponseWriter, r *http.Request) {
 	dockerHeaders(hd)
 	hd["Content-Type"] = hdrOctets
 	hd["Content-Length"] = lengthHeader(size)
-	limit := size
-	if fail >= 0 && fail < size {
-		limit = fail
-	}
 	b := block()
 	for off := int64(0); off < limit; {
 		start := off % blockSize
@@ -97,17 +89,32 @@ func lengthHeader(size int64) []string {
 	return v
 }
 
+// bodyParams parses the size (default def) and fail_after knobs of a body
+// endpoint and returns the size and how many bytes to write before
+// aborting (the size itself when fail_after is absent or beyond it). A bad
+// knob has been answered with a 400 when ok is false.
+func bodyParams(w http.ResponseWriter, q string, def int64) (size, limit int64, ok bool) {
+	if size, ok = sizeParam(w, q, "size", def); !ok {
+		return 0, 0, false
+	}
+	fail, ok := failAfter(w, q)
+	if !ok {
+		return 0, 0, false
+	}
+	limit = size
+	if fail >= 0 && fail < size {
+		limit = fail
+	}
+	return size, limit, true
+}
+
 // tar answers an image save or a container export: Content(size) as a
 // chunked body of 32 KiB chunks, each flushed, as dockerd writes them.
 // contentType is dockerd's: application/x-tar for a save,
 // application/octet-stream for an export.
 func (h *handler) tar(w http.ResponseWriter, r *http.Request, contentType []string) {
 	q := r.URL.RawQuery
-	size, ok := sizeParam(w, q, "size", 1<<20)
-	if !ok {
-		return
-	}
-	fail, ok := failAfter(w, q)
+	size, limit, ok := bodyParams(w, q, 1<<20)
 	if !ok {
 		return
 	}
@@ -115,10 +122,6 @@ func (h *handler) tar(w http.ResponseWriter, r *http.Request, contentType []stri
 	dockerHeaders(hd)
 	hd["Content-Type"] = contentType
 	w.WriteHeader(http.StatusOK)
-	limit := size
-	if fail >= 0 && fail < size {
-		limit = fail
-	}
 	b := block()
 	for off := int64(0); off < limit; {
 		start := off % blockSize
