@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	bodycopy "github.com/sockproxylab/sockproxy/copy"
 	"github.com/sockproxylab/sockproxy/internal/units"
 	"github.com/sockproxylab/sockproxy/internal/upstream"
 	"github.com/sockproxylab/sockproxy/proxy"
@@ -83,10 +84,10 @@ func BenchmarkProxy(b *testing.B) {
 						}
 						b.Run(name, func(b *testing.B) {
 							if sh.name == "upgrade" {
-								benchUpgrade(b, targetFor(b, st, tr), int(size))
+								benchUpgrade(b, targetFor(b, st, tr), st, int(size))
 								return
 							}
-							benchRequest(b, targetFor(b, st, tr), sh, size, max(conc, 1))
+							benchRequest(b, targetFor(b, st, tr), st, sh, size, max(conc, 1))
 						})
 					}
 				}
@@ -96,10 +97,11 @@ func BenchmarkProxy(b *testing.B) {
 }
 
 // benchRequest runs GETs of sh at size through t, conc at a time.
-func benchRequest(b *testing.B, t *target, sh shape, size int64, conc int) {
+func benchRequest(b *testing.B, t *target, st string, sh shape, size int64, conc int) {
 	path := sh.path(b, size)
 	url := t.baseURL + path
 	want := fetch(b, t, url, -1) // warm up one connection, learn the length
+	defer spliceMetrics(b, st)()
 	b.ReportAllocs()
 	if size >= 0 {
 		b.SetBytes(want)
@@ -187,7 +189,7 @@ func cpuTime() time.Duration {
 // benchUpgrade opens one attach stream through t and measures echo round
 // trips of size bytes: write the message as stdin, read it back from stdout
 // frames.
-func benchUpgrade(b *testing.B, t *target, size int) {
+func benchUpgrade(b *testing.B, t *target, st string, size int) {
 	conn, err := t.dial()
 	if err != nil {
 		b.Fatalf("dialing: %v", err)
@@ -207,6 +209,7 @@ func benchUpgrade(b *testing.B, t *target, size int) {
 		b.Fatalf("attach: got status %s; want 101", resp.Status)
 	}
 	msg := bytes.Repeat([]byte{'x'}, size)
+	defer spliceMetrics(b, st)()
 	b.ReportAllocs()
 	b.SetBytes(int64(size))
 	for b.Loop() {
@@ -225,4 +228,26 @@ func benchUpgrade(b *testing.B, t *target, size int) {
 		cw.CloseWrite()
 	}
 	io.Copy(io.Discard, br)
+}
+
+// spliceMetrics starts counting the copies of a splice strategy's row (st
+// a copy.Splicer) and returns the function that reports them, per op:
+// spliced/op and fallbacks/op (see copy.ReadSpliceCounts). For any other
+// strategy it reports nothing. The proxy runs in this process, so the
+// counts are its own; an upgrade row's stream is opened before counting
+// starts, so its copies are not counted.
+func spliceMetrics(b *testing.B, st string) func() {
+	s, err := bodycopy.Lookup(st)
+	if err != nil {
+		return func() {}
+	}
+	if _, ok := s.(bodycopy.Splicer); !ok {
+		return func() {}
+	}
+	before := bodycopy.ReadSpliceCounts()
+	return func() {
+		d := bodycopy.ReadSpliceCounts().Sub(before).Total()
+		b.ReportMetric(float64(d.Spliced)/float64(b.N), "spliced/op")
+		b.ReportMetric(float64(d.Fallbacks)/float64(b.N), "fallbacks/op")
+	}
 }

@@ -12,6 +12,8 @@ var registry = []Strategy{
 	Sized,
 	Pooled,
 	ReaderFrom,
+	Splice,
+	SpliceChunked,
 }
 
 // Names returns the names of all strategies in presentation order.

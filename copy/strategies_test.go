@@ -17,7 +17,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // sideUnknown lists the strategies whose doc says a splice failure may be
 // SideUnknown.
-var sideUnknown = map[string]bool{"readerfrom": true}
+var sideUnknown = map[string]bool{"readerfrom": true, "splice": true, "splice-chunked": true}
 
 func TestStrategies(t *testing.T) {
 	for _, name := range bodycopy.Names() {
@@ -34,11 +34,11 @@ func TestStrategies(t *testing.T) {
 }
 
 func TestRegistry(t *testing.T) {
-	want := []string{"alloc", "sized", "pooled", "readerfrom"}
+	want := []string{"alloc", "sized", "pooled", "readerfrom", "splice", "splice-chunked"}
 	if got := bodycopy.Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %q; want %q", got, want)
 	}
-	for _, s := range []bodycopy.Strategy{bodycopy.Alloc, bodycopy.Sized, bodycopy.Pooled, bodycopy.ReaderFrom} {
+	for _, s := range []bodycopy.Strategy{bodycopy.Alloc, bodycopy.Sized, bodycopy.Pooled, bodycopy.ReaderFrom, bodycopy.Splice, bodycopy.SpliceChunked} {
 		got, err := bodycopy.Lookup(s.Name())
 		if err != nil || got != s {
 			t.Errorf("Lookup(%q) = %v, %v; want the exported var, nil", s.Name(), got, err)

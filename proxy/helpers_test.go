@@ -18,6 +18,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	bodycopy "github.com/sockproxylab/sockproxy/copy"
 	"github.com/sockproxylab/sockproxy/internal/testsock"
 )
 
@@ -57,6 +58,18 @@ func transportOf(t *testing.T) string {
 		}
 	}
 	return ""
+}
+
+// closeDelimited reports whether the proxy of t's subtest answers a bulk
+// chunked body close-delimited: a strategy that splices chunked bodies,
+// over the raw transport (see splice.go).
+func closeDelimited(t *testing.T, mode string) bool {
+	s, err := bodycopy.Lookup(mode)
+	if err != nil {
+		return false
+	}
+	sp, ok := s.(bodycopy.Splicer)
+	return ok && sp.SplicesChunked() && transportOf(t) == TransportRaw
 }
 
 // knownDifferences lists, per mode, the cases where Go's own proxy is known

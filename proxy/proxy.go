@@ -209,20 +209,41 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	}
 
 	rc := http.NewResponseController(rw)
+	strategy := p.strategy()
+	body := hasBody(req, res)
+	identity := body && spliceChunked(strategy, req, res)
+	if identity {
+		// Close-delimited, so that the chunks' payload can be spliced
+		// (see splice.go); net/http drops the header itself.
+		rw.Header().Set("Transfer-Encoding", "identity")
+	}
 	rw.WriteHeader(res.StatusCode)
 
-	if hasBody(req, res) {
+	if body {
 		var dst io.Writer = rw
-		if isStream(res) {
+		switch {
+		case identity:
+			rc.Flush()
+			dst = &identityWriter{rw: rw, rc: rc}
+		case isStream(res):
 			// Send the header now: a client waiting on it (docker run
 			// waits for /wait's header before attaching) must not wait for
 			// the first body byte. Then flush after every write.
 			rc.Flush()
 			dst = &flushWriter{w: rw, rc: rc}
+		case !tcpClient(req):
+			if _, ok := strategy.(bodycopy.Splicer); ok {
+				dst = writerOnly{rw}
+			}
 		}
-		if _, err := p.strategy().Copy(req.Context(), dst, res.Body, res.ContentLength); err != nil {
+		if _, err := strategy.Copy(req.Context(), dst, res.Body, res.ContentLength); err != nil {
 			res.Body.Close()
 			p.logCopyError(req, err)
+			if identity {
+				// A close-delimited body cannot end short: reset.
+				resetClient(rw)
+				return
+			}
 			// Deliver what arrived, then abort: the client must see a
 			// truncated body as a failure (no final chunk, short
 			// Content-Length), never as a clean end.

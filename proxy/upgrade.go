@@ -74,6 +74,13 @@ func (p *ReverseProxy) serveUpgrade(rw http.ResponseWriter, req *http.Request, r
 	fmt.Fprintf(brw, "HTTP/1.1 %s\r\n", status)
 	h.Write(brw)
 	brw.WriteString("\r\n")
+	var backend io.ReadWriteCloser = backConn
+	if uc, buffered, ok := rawStream(backConn); ok {
+		// The raw transport's connection itself, after the bytes the
+		// upstream sent behind its 101.
+		brw.Write(buffered)
+		backend = uc
+	}
 	if err := brw.Flush(); err != nil {
 		p.logf("proxy: client failed: %s %s: writing 101 response: %v", req.Method, req.URL.RequestURI(), err)
 		return
@@ -86,8 +93,8 @@ func (p *ReverseProxy) serveUpgrade(rw http.ResponseWriter, req *http.Request, r
 
 	errc := make(chan error, 2) // room for both, so neither goroutine leaks
 	strategy := p.strategy()
-	go upstreamCopier{strategy, backConn, conn, brw.Reader}.run(ctx, errc)
-	go clientCopier{strategy, conn, backConn}.run(ctx, errc)
+	go upstreamCopier{strategy, backend, conn, brw.Reader}.run(ctx, errc)
+	go clientCopier{strategy, conn, backend}.run(ctx, errc)
 
 	var first error
 	for range 2 {

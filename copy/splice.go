@@ -1,0 +1,217 @@
+package copy
+
+import (
+	"context"
+	"io"
+	"net"
+	"sync/atomic"
+)
+
+// A SpliceSource is a body that can hand the socket it is read from to a
+// copy, span by span: a Content-Length body is one span, a chunked body one
+// span per chunk. The raw upstream transport's bodies are SpliceSources;
+// a body from http.Transport is not.
+type SpliceSource interface {
+	io.Reader
+
+	// Span returns the next span of the body: head, the span's first bytes,
+	// already in memory (they are consumed: the caller writes them; the
+	// slice is valid until the next call), and rest, a reader straight over
+	// the socket for the span's remaining rest.N bytes (N may be 0). The
+	// caller must move all of rest before calling Span again; a rest that
+	// ends early is a truncated body. At the body's clean end Span returns
+	// io.EOF; any other error is a read failure.
+	Span() (head []byte, rest *io.LimitedReader, err error)
+}
+
+// A Splicer is a strategy that moves bytes with splice(2) where it can.
+// The proxy asks it whether it wants chunked bodies too: those can only be
+// spliced when the proxy answers them without chunked framing (see the
+// proxy package).
+type Splicer interface {
+	Strategy
+
+	// SplicesChunked reports whether the strategy splices the payload of
+	// chunked bodies.
+	SplicesChunked() bool
+}
+
+// Splice and SpliceChunked hand the bytes to the kernel with splice(2)
+// wherever both ends allow it, and otherwise copy as Pooled does:
+//
+//   - A [SpliceSource] body (the raw transport's) into a dst with an
+//     io.ReaderFrom (net/http's response writer, which splices into its
+//     *net.TCPConn once the response is not chunked): each span's head is
+//     written from memory, its rest goes to dst.ReadFrom as an
+//     *io.LimitedReader over the *net.UnixConn, which net's splice code
+//     recognises. The upstream connection stays reusable: the body is read
+//     exactly to its end.
+//   - A raw socket pair (an upgraded stream after the proxy has forwarded
+//     what was buffered): src a *net.UnixConn or *net.TCPConn into a
+//     *net.TCPConn (TCPConn.ReadFrom), or a *net.TCPConn into a
+//     *net.UnixConn (TCPConn.WriteTo), as ReaderFrom does.
+//
+// Splice splices Content-Length bodies and streams; SpliceChunked also asks
+// the proxy for chunked bodies in a form it can splice. Every copy is
+// counted per path, spliced or fallen back ([ReadSpliceCounts]).
+//
+// A failure inside splice(2) is SideUnknown, as for ReaderFrom; a span that
+// ends early is a SideRead failure wrapping io.ErrUnexpectedEOF.
+var (
+	Splice        Strategy = spliceStrategy{name: "splice"}
+	SpliceChunked Strategy = spliceStrategy{name: "splice-chunked", chunked: true}
+)
+
+type spliceStrategy struct {
+	name    string
+	chunked bool
+}
+
+func (s spliceStrategy) Name() string         { return s.name }
+func (s spliceStrategy) SplicesChunked() bool { return s.chunked }
+
+func (s spliceStrategy) Copy(ctx context.Context, dst io.Writer, src io.Reader, size int64) (int64, error) {
+	c := closeOnCancel(ctx, dst, src)
+	n, err := s.copy(dst, src, size)
+	return n, c.finish(n, err)
+}
+
+func (s spliceStrategy) copy(dst io.Writer, src io.Reader, size int64) (int64, error) {
+	path := pathOf(dst, src, size)
+	if ss, ok := src.(SpliceSource); ok {
+		if rf, ok := dst.(io.ReaderFrom); ok && (size >= 0 || s.chunked) {
+			path.spliced.Add(1)
+			return spanCopy(dst, rf, ss, size)
+		}
+	}
+	if canSplice(dst, src) {
+		path.spliced.Add(1)
+		n, err := readerFromCopy(dst, src)
+		if err == nil {
+			err = checkSize(n, size)
+		}
+		return n, err
+	}
+	path.fallbacks.Add(1)
+	return pooledCopy(dst, src, size)
+}
+
+// spanCopy writes each span's head to dst and hands its rest to rf.
+func spanCopy(dst io.Writer, rf io.ReaderFrom, src SpliceSource, size int64) (int64, error) {
+	var written int64
+	for {
+		head, rest, err := src.Span()
+		if len(head) > 0 {
+			nw, werr := write(dst, head)
+			written += int64(nw)
+			if werr != nil {
+				return written, werr
+			}
+		}
+		if err == io.EOF {
+			return written, checkSize(written, size)
+		}
+		if err != nil {
+			return written, readErr(err)
+		}
+		if rest == nil || rest.N <= 0 {
+			continue
+		}
+		want := rest.N
+		n, err := rf.ReadFrom(rest)
+		written += n
+		if err != nil {
+			return written, netErr(err)
+		}
+		if n < want {
+			return written, readErr(io.ErrUnexpectedEOF)
+		}
+	}
+}
+
+// canSplice reports whether net splices a copy from src to dst by itself:
+// into a *net.TCPConn from a raw socket (TCPConn.ReadFrom), or from a
+// *net.TCPConn into a *net.UnixConn (TCPConn.WriteTo).
+func canSplice(dst io.Writer, src io.Reader) bool {
+	switch dst.(type) {
+	case *net.TCPConn:
+		return isRawSocket(src)
+	case *net.UnixConn:
+		_, ok := src.(*net.TCPConn)
+		return ok
+	}
+	return false
+}
+
+// SpliceCounts counts the copies made by the splice strategies, per path:
+// how many were spliced and how many fell back to a buffered copy (Pooled's)
+// because an end was not a raw socket.
+type SpliceCounts struct {
+	// Length counts Content-Length bodies.
+	Length PathCounts
+	// Chunked counts bodies of unknown length (chunked or close-delimited).
+	Chunked PathCounts
+	// Stream counts the directions of upgraded streams (either end a
+	// net.Conn).
+	Stream PathCounts
+}
+
+// PathCounts is one path's count of spliced and fallen-back copies.
+type PathCounts struct {
+	Spliced   uint64
+	Fallbacks uint64
+}
+
+// Total returns the counts summed over every path.
+func (c SpliceCounts) Total() PathCounts {
+	return PathCounts{
+		Spliced:   c.Length.Spliced + c.Chunked.Spliced + c.Stream.Spliced,
+		Fallbacks: c.Length.Fallbacks + c.Chunked.Fallbacks + c.Stream.Fallbacks,
+	}
+}
+
+// ReadSpliceCounts returns the process-wide counts since it started. Take
+// the difference of two readings for an interval.
+func ReadSpliceCounts() SpliceCounts {
+	return SpliceCounts{
+		Length:  spliceLength.read(),
+		Chunked: spliceChunked.read(),
+		Stream:  spliceStream.read(),
+	}
+}
+
+// Sub returns c − old, path by path.
+func (c SpliceCounts) Sub(old SpliceCounts) SpliceCounts {
+	sub := func(a, b PathCounts) PathCounts {
+		return PathCounts{a.Spliced - b.Spliced, a.Fallbacks - b.Fallbacks}
+	}
+	return SpliceCounts{sub(c.Length, old.Length), sub(c.Chunked, old.Chunked), sub(c.Stream, old.Stream)}
+}
+
+type pathCounter struct{ spliced, fallbacks atomic.Uint64 }
+
+func (p *pathCounter) read() PathCounts {
+	return PathCounts{p.spliced.Load(), p.fallbacks.Load()}
+}
+
+var spliceLength, spliceChunked, spliceStream pathCounter
+
+// pathOf classifies a copy: a stream when either end is a net.Conn, else a
+// body of known or unknown length.
+func pathOf(dst io.Writer, src io.Reader, size int64) *pathCounter {
+	if lr, ok := src.(*io.LimitedReader); ok {
+		src = lr.R
+	}
+	_, dc := dst.(net.Conn)
+	_, sc := src.(net.Conn)
+	switch {
+	case dc || sc:
+		if size >= 0 {
+			return &spliceLength // BenchmarkCopy's sized socket copy
+		}
+		return &spliceStream
+	case size >= 0:
+		return &spliceLength
+	}
+	return &spliceChunked
+}
