@@ -84,9 +84,9 @@ func (s spliceStrategy) copy(dst io.Writer, src io.Reader, size int64) (int64, e
 			return spanCopy(dst, rf, ss, size)
 		}
 	}
-	if canSplice(dst, src) {
+	if d, sr := unwrapConn(dst), unwrapConn(src); canSplice(d, sr) {
 		path.spliced.Add(1)
-		n, err := readerFromCopy(dst, src)
+		n, err := readerFromCopy(d.(io.Writer), sr.(io.Reader))
 		if err == nil {
 			err = checkSize(n, size)
 		}
@@ -129,13 +129,46 @@ func spanCopy(dst io.Writer, rf io.ReaderFrom, src SpliceSource, size int64) (in
 	}
 }
 
+// A ConnWrapper is a connection that passes its bytes unchanged to and
+// from the connection it wraps, such as a listener's bookkeeping wrapper
+// around an accepted *net.TCPConn. The splice strategies look through it
+// to splice between the sockets themselves (closing on cancellation still
+// goes through the wrapper). Never implement it on a connection that
+// transforms its bytes, such as a TLS connection.
+type ConnWrapper interface {
+	UnwrapConn() net.Conn
+}
+
+// UnwrapConn returns the connection under c's ConnWrappers, or c.
+func UnwrapConn(c net.Conn) net.Conn {
+	for {
+		w, ok := c.(ConnWrapper)
+		if !ok {
+			return c
+		}
+		c = w.UnwrapConn()
+	}
+}
+
+// unwrapConn is UnwrapConn for any value.
+func unwrapConn(x any) any {
+	for {
+		w, ok := x.(ConnWrapper)
+		if !ok {
+			return x
+		}
+		x = w.UnwrapConn()
+	}
+}
+
 // canSplice reports whether net splices a copy from src to dst by itself:
 // into a *net.TCPConn from a raw socket (TCPConn.ReadFrom), or from a
 // *net.TCPConn into a *net.UnixConn (TCPConn.WriteTo).
-func canSplice(dst io.Writer, src io.Reader) bool {
+func canSplice(dst, src any) bool {
 	switch dst.(type) {
 	case *net.TCPConn:
-		return isRawSocket(src)
+		r, ok := src.(io.Reader)
+		return ok && isRawSocket(r)
 	case *net.UnixConn:
 		_, ok := src.(*net.TCPConn)
 		return ok

@@ -161,7 +161,7 @@ func resetClient(rw http.ResponseWriter) {
 		panic(http.ErrAbortHandler)
 	}
 	brw.Flush()
-	if tc, ok := conn.(*net.TCPConn); ok {
+	if tc, ok := bodycopy.UnwrapConn(conn).(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}
 	conn.Close()

@@ -156,3 +156,8 @@ func (c *trackedConn) WriteTo(w io.Writer) (int64, error) {
 
 // NetConn returns the underlying connection.
 func (c *trackedConn) NetConn() net.Conn { return c.Conn }
+
+// UnwrapConn returns the underlying connection: a trackedConn passes its
+// bytes unchanged, so the splice strategies may splice into the socket
+// under it (copy.ConnWrapper).
+func (c *trackedConn) UnwrapConn() net.Conn { return c.Conn }

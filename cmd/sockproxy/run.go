@@ -17,6 +17,7 @@ import (
 
 	"github.com/pkg/profile"
 
+	bodycopy "github.com/sockproxylab/sockproxy/copy"
 	"github.com/sockproxylab/sockproxy/proxy"
 )
 
@@ -184,7 +185,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if c, ok := h.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
+	if s, err := bodycopy.Lookup(o.strategy); err == nil {
+		if _, ok := s.(bodycopy.Splicer); ok {
+			logger.Print(spliceReport(bodycopy.ReadSpliceCounts()))
+		}
+	}
 	return 0
+}
+
+// spliceReport is the shutdown line of a splice strategy: per path, how
+// many copies spliced and how many fell back to a buffered copy.
+func spliceReport(c bodycopy.SpliceCounts) string {
+	return fmt.Sprintf("splice counts: content-length %d spliced, %d fell back; chunked %d spliced, %d fell back; upgraded streams %d spliced, %d fell back",
+		c.Length.Spliced, c.Length.Fallbacks, c.Chunked.Spliced, c.Chunked.Fallbacks, c.Stream.Spliced, c.Stream.Fallbacks)
 }
 
 // listen listens on host:port or unix:/path.
