@@ -49,10 +49,6 @@ func (readerFromStrategy) Name() string { return "readerfrom" }
 
 func (readerFromStrategy) Copy(ctx context.Context, dst io.Writer, src io.Reader, size int64) (int64, error) {
 	c := closeOnCancel(ctx, dst, src)
-	if size < 0 {
-		// An error here (a closed source) is the copy's to report.
-		WaitReadable(src)
-	}
 	n, err := readerFromCopy(dst, src, size < 0 && canWait(src))
 	if err == nil {
 		err = checkSize(n, size)
@@ -60,7 +56,16 @@ func (readerFromStrategy) Copy(ctx context.Context, dst io.Writer, src io.Reader
 	return n, c.finish(n, err)
 }
 
+// readerFromCopy is ReaderFrom's copy. idle says src is a stream that can
+// wait: it is waited on before a fast path starts, and the fallback holds
+// its buffer only while src has bytes (idleCopy).
 func readerFromCopy(dst io.Writer, src io.Reader, idle bool) (int64, error) {
+	_, isRF := dst.(io.ReaderFrom)
+	_, isWT := src.(io.WriterTo)
+	if idle && (isRF || isWT) {
+		// An error here (a closed source) is the copy's to report.
+		WaitReadable(src)
+	}
 	if rf, ok := dst.(io.ReaderFrom); ok {
 		if isRawSocket(src) {
 			n, err := rf.ReadFrom(src)
