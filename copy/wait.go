@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"syscall"
 	"unsafe"
 )
@@ -73,20 +74,39 @@ func WaitConn(c syscall.Conn) error {
 	if err != nil {
 		return err
 	}
-	var b [1]byte
-	return rc.Read(func(fd uintptr) bool {
-		for {
-			_, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
-				syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-			switch e {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false // nothing yet: wait in the poller, then probe again
-			}
-			return true // a byte, the end (0) or an error: Read will tell
+	p := probers.Get().(*prober)
+	err = rc.Read(p.probe)
+	probers.Put(p)
+	return err
+}
+
+// prober is WaitConn's probe with its one-byte buffer; probe is bound
+// once, so that a wait allocates nothing but SyscallConn's handle.
+type prober struct {
+	b     [1]byte
+	probe func(fd uintptr) bool
+}
+
+var probers = sync.Pool{New: func() any {
+	p := new(prober)
+	p.probe = p.peek
+	return p
+}}
+
+// peek reports whether fd has a byte or its end (or an error) pending:
+// false means nothing yet, and the poller waits before the next probe.
+func (p *prober) peek(fd uintptr) bool {
+	for {
+		_, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&p.b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
 		}
-	})
+		return true // a byte, the end (0) or an error: Read will tell
+	}
 }
 
 // idleDrained is the Read size below which idleCopy takes a source as
