@@ -43,6 +43,14 @@ var pooledPool = newClassPool(pooledMin, pooledMax)
 // cost: a stream that stops right after such a Read holds its grown buffer
 // (at most 256 KiB) until the source speaks again.
 // A body that outruns its size hint is treated as a stream from then on.
+//
+// A stream whose source can wait for readability ([WaitReadable]: a
+// [ReadWaiter] such as the raw transport's bodies, or a raw socket such as
+// a hijacked client connection) holds no buffer at all while idle: before
+// its first Read, and after every Read of less than 4 KiB, the buffer goes
+// back to its pool and the copy waits for the source's next bytes, taking
+// a buffer again only when they are there. A source that cannot wait
+// (a body from http.Transport) keeps its 4 KiB buffer while idle.
 var Pooled Strategy = pooledStrategy{}
 
 type pooledStrategy struct{}
@@ -64,8 +72,18 @@ func pooledCopy(dst io.Writer, src io.Reader, size int64) (int64, error) {
 		cur = p.class(size)
 	}
 	grown := max(cur, start) // the class a flowing stream has earned
-	b := p.get(cur)
-	defer func() { p.put(cur, b) }()
+	// idle: a stream whose source can wait holds no buffer while waiting
+	// for its first bytes and after a short Read (b == nil then).
+	idle := size < 0 && canWait(src)
+	var b *[]byte
+	if !idle {
+		b = p.get(cur)
+	}
+	defer func() {
+		if b != nil {
+			p.put(cur, b)
+		}
+	}()
 	swap := func(c int) {
 		if c != cur {
 			p.put(cur, b)
@@ -75,6 +93,11 @@ func pooledCopy(dst io.Writer, src io.Reader, size int64) (int64, error) {
 
 	var written int64
 	for {
+		if b == nil {
+			// An error here (a closed source) is the next Read's to report.
+			WaitReadable(src)
+			b = p.get(cur)
+		}
 		buf := *b
 		nr, rerr := src.Read(buf)
 		if nr > 0 {
@@ -92,6 +115,12 @@ func pooledCopy(dst io.Writer, src io.Reader, size int64) (int64, error) {
 		}
 		if size >= 0 && written <= size {
 			continue // a known size keeps its class
+		}
+		if idle && nr < p.size(start) {
+			// Drained (see below): hold nothing until the source speaks.
+			p.put(cur, b)
+			cur, b = start, nil
+			continue
 		}
 		switch {
 		case nr == len(buf) && cur < grown:

@@ -35,6 +35,12 @@ import (
 // non-splice fallback reports) and is SideUnknown when it came from the
 // splice system call itself, which moves bytes between both descriptors.
 // A source that ends before size is still a SideRead failure.
+//
+// A stream (size -1) whose source can wait for readability ([WaitReadable])
+// is waited on before the copy starts, so that a stream that never speaks
+// holds neither the fallback buffer nor (for splice) a pipe. On the
+// fallback path such a stream also returns its buffer to the pool after
+// every Read of less than 4 KiB, and waits again before taking it back.
 var ReaderFrom Strategy = readerFromStrategy{}
 
 type readerFromStrategy struct{}
@@ -43,14 +49,23 @@ func (readerFromStrategy) Name() string { return "readerfrom" }
 
 func (readerFromStrategy) Copy(ctx context.Context, dst io.Writer, src io.Reader, size int64) (int64, error) {
 	c := closeOnCancel(ctx, dst, src)
-	n, err := readerFromCopy(dst, src)
+	n, err := readerFromCopy(dst, src, size < 0 && canWait(src))
 	if err == nil {
 		err = checkSize(n, size)
 	}
 	return n, c.finish(n, err)
 }
 
-func readerFromCopy(dst io.Writer, src io.Reader) (int64, error) {
+// readerFromCopy is ReaderFrom's copy. idle says src is a stream that can
+// wait: it is waited on before a fast path starts, and the fallback holds
+// its buffer only while src has bytes (idleCopy).
+func readerFromCopy(dst io.Writer, src io.Reader, idle bool) (int64, error) {
+	_, isRF := dst.(io.ReaderFrom)
+	_, isWT := src.(io.WriterTo)
+	if idle && (isRF || isWT) {
+		// An error here (a closed source) is the copy's to report.
+		WaitReadable(src)
+	}
 	if rf, ok := dst.(io.ReaderFrom); ok {
 		if isRawSocket(src) {
 			n, err := rf.ReadFrom(src)
@@ -82,6 +97,9 @@ func readerFromCopy(dst io.Writer, src io.Reader) (int64, error) {
 		return n, readErr(err)
 	}
 	c := pooledPool.class(allocBufSize)
+	if idle {
+		return idleCopy(dst, src, c)
+	}
 	b := pooledPool.get(c)
 	defer pooledPool.put(c, b)
 	return copyBuffer(dst, src, *b, -1)

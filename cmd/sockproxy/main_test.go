@@ -270,11 +270,17 @@ func testShutdownFinishesInFlight(t *testing.T, mode, transport string) {
 	}
 }
 
-// TestShutdownClosesUpgradedStream stops sockproxy with an attach stream
-// open: the stream is closed once the grace is over and sockproxy exits 0.
+// TestShutdownClosesUpgradedStream stops sockproxy, in every mode over
+// every transport, with an attach stream open (hijacked, idle in both
+// directions): the stream is closed on both sides once the grace is over,
+// sockproxy exits 0, and no goroutine of the subtest outlives it.
 func TestShutdownClosesUpgradedStream(t *testing.T) {
-	forEachMode(t, []string{"stdlib", "alloc"}, func(t *testing.T, mode, transport string) {
+	forEachMode(t, proxy.Modes(), func(t *testing.T, mode, transport string) {
 		{
+			// Registered first, so it runs last: after sockproxy and the
+			// upstream have stopped. goleak retries until its own deadline.
+			ignore := goleak.IgnoreCurrent()
+			t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 			sock := testsock.Path(t, "up.sock")
 			upDone := make(chan error, 1)
 			serveUnix(t, sock, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,203 @@
+package copy_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	bodycopy "github.com/sockproxylab/sockproxy/copy"
+	"github.com/sockproxylab/sockproxy/internal/testsock"
+)
+
+// waitDeadline bounds every wait in these tests; none sleeps.
+const waitDeadline = 20 * time.Second
+
+// connPair returns both ends of a connected Unix stream socket.
+func connPair(t *testing.T) (a, b *net.UnixConn) {
+	t.Helper()
+	ln, err := net.Listen("unix", testsock.Path(t, "w.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	c, err := net.Dial("unix", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := <-accepted
+	if s == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return c.(*net.UnixConn), s.(*net.UnixConn)
+}
+
+// waitAsync runs bodycopy.WaitReadable(r) and delivers its result.
+func waitAsync(r io.Reader) <-chan error {
+	ch := make(chan error, 1)
+	go func() { ch <- bodycopy.WaitReadable(r) }()
+	return ch
+}
+
+func awaitWait(t *testing.T, what string, ch <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(waitDeadline):
+		t.Fatalf("WaitReadable did not return after %s", what)
+		return nil
+	}
+}
+
+// TestWaitConn: a wait ends when a byte arrives (which stays readable),
+// when the peer closes (the EOF stays readable), and when the connection
+// itself is closed under it (with an error).
+func TestWaitConn(t *testing.T) {
+	a, b := connPair(t)
+	ch := waitAsync(a)
+	b.Write([]byte("x"))
+	if err := awaitWait(t, "a byte arrived", ch); err != nil {
+		t.Fatalf("WaitReadable after a byte: got %v; want nil", err)
+	}
+	p := make([]byte, 8)
+	if n, err := a.Read(p); n != 1 || p[0] != 'x' {
+		t.Fatalf("Read after the wait: got %q, %v; want %q (the probe must not consume it)", p[:n], err, "x")
+	}
+	ch = waitAsync(io.LimitReader(a, 10)) // looked through
+	b.Close()
+	if err := awaitWait(t, "the peer closed", ch); err != nil {
+		t.Fatalf("WaitReadable after the peer closed: got %v; want nil", err)
+	}
+	if n, err := a.Read(p); n != 0 || err != io.EOF {
+		t.Fatalf("Read after the peer closed: got %d, %v; want 0, EOF", n, err)
+	}
+
+	c, _ := connPair(t)
+	ch = waitAsync(c)
+	c.Close()
+	if err := awaitWait(t, "its connection was closed", ch); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("WaitReadable on a closed connection: got %v; want net.ErrClosed", err)
+	}
+
+	if err := bodycopy.WaitReadable(strings.NewReader("x")); !errors.Is(err, bodycopy.ErrCannotWait) {
+		t.Errorf("WaitReadable(*strings.Reader): got %v; want ErrCannotWait", err)
+	}
+}
+
+// eventSource is a ReadWaiter that yields short pieces and logs each call,
+// so that a test can see whether a strategy waited before each Read. It
+// has no WriteTo, and Close ends a wait.
+type eventSource struct {
+	mu     sync.Mutex
+	pieces []string
+	log    []string
+	closed chan struct{}
+	block  bool // WaitReadable and Read block until Close
+}
+
+func (s *eventSource) WaitReadable() error {
+	s.mu.Lock()
+	s.log = append(s.log, "wait")
+	block := s.block
+	s.mu.Unlock()
+	if block {
+		<-s.closed
+		return net.ErrClosed
+	}
+	return nil
+}
+
+func (s *eventSource) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log = append(s.log, "read")
+	if s.block {
+		s.mu.Unlock()
+		<-s.closed
+		s.mu.Lock()
+		return 0, net.ErrClosed
+	}
+	select {
+	case <-s.closed:
+		return 0, net.ErrClosed
+	default:
+	}
+	if len(s.pieces) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, s.pieces[0])
+	s.pieces = s.pieces[1:]
+	return n, nil
+}
+
+func (s *eventSource) Close() error {
+	close(s.closed)
+	return nil
+}
+
+// TestWaitBeforeBuffer copies a stream of short events from a ReadWaiter:
+// pooled and readerfrom wait before every Read (each Read is short, so
+// each drains the source), alloc before its first only; a known size
+// never waits.
+func TestWaitBeforeBuffer(t *testing.T) {
+	events := []string{"event 1\n", "event 2\n", "event 3\n"}
+	each := "wait read wait read wait read wait read"
+	for _, tc := range []struct {
+		s    bodycopy.Strategy
+		size int64
+		want string
+	}{
+		{bodycopy.Pooled, -1, each},
+		{bodycopy.ReaderFrom, -1, each},
+		{bodycopy.Alloc, -1, "wait read read read read"},
+		{bodycopy.Pooled, 24, "read read read read"},
+		{bodycopy.Alloc, 24, "read read read read"},
+	} {
+		src := &eventSource{pieces: append([]string(nil), events...), closed: make(chan struct{})}
+		var dst bytes.Buffer
+		n, err := tc.s.Copy(context.Background(), struct{ io.Writer }{&dst}, src, tc.size)
+		if err != nil || n != 24 || dst.String() != strings.Join(events, "") {
+			t.Errorf("%s size %d: got %d, %v, %q; want 24, nil, the events", tc.s.Name(), tc.size, n, err, dst.String())
+		}
+		if got := strings.Join(src.log, " "); got != tc.want {
+			t.Errorf("%s size %d: calls %q; want %q", tc.s.Name(), tc.size, got, tc.want)
+		}
+	}
+}
+
+// TestWaitCancel cancels copies blocked in WaitReadable: cancellation
+// closes the source, which ends the wait, and Copy returns the context's
+// error.
+func TestWaitCancel(t *testing.T) {
+	for _, name := range bodycopy.Names() {
+		s, _ := bodycopy.Lookup(name)
+		src := &eventSource{closed: make(chan struct{}), block: true}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.Copy(ctx, io.Discard, src, -1)
+			done <- err
+		}()
+		cancel()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("%s: got %v; want an error wrapping context.Canceled", name, err)
+			}
+		case <-time.After(waitDeadline):
+			t.Fatalf("%s: Copy did not return after cancel", name)
+		}
+	}
+}
