@@ -86,7 +86,7 @@ func (s spliceStrategy) copy(dst io.Writer, src io.Reader, size int64) (int64, e
 	}
 	if d, sr := unwrapConn(dst), unwrapConn(src); canSplice(d, sr) {
 		path.spliced.Add(1)
-		n, err := readerFromCopy(d.(io.Writer), sr.(io.Reader))
+		n, err := readerFromCopy(d.(io.Writer), sr.(io.Reader), size < 0)
 		if err == nil {
 			err = checkSize(n, size)
 		}
