@@ -37,34 +37,46 @@ type Splicer interface {
 }
 
 // Splice and SpliceChunked hand the bytes to the kernel with splice(2)
-// wherever both ends allow it, and otherwise copy as Pooled does:
+// where both ends allow it:
 //
 //   - A [SpliceSource] body (the raw transport's) into a dst with an
 //     io.ReaderFrom (net/http's response writer, which splices into its
-//     *net.TCPConn once the response is not chunked): each span's head is
+//     *net.TCPConn when the response is not chunked): each span's head is
 //     written from memory, its rest goes to dst.ReadFrom as an
 //     *io.LimitedReader over the *net.UnixConn, which net's splice code
 //     recognises. The upstream connection stays reusable: the body is read
-//     exactly to its end.
+//     exactly to its end. A chunked body is spliced only when the proxy
+//     answers it close-delimited (see [Splicer] and the proxy package).
 //   - A raw socket pair (an upgraded stream after the proxy has forwarded
 //     what was buffered): src a *net.UnixConn or *net.TCPConn into a
 //     *net.TCPConn (TCPConn.ReadFrom), or a *net.TCPConn into a
-//     *net.UnixConn (TCPConn.WriteTo), as ReaderFrom does.
+//     *net.UnixConn (TCPConn.WriteTo), as ReaderFrom does, looking
+//     through [ConnWrapper]s; a stream is waited on before each splice
+//     (see [WaitReadable]).
 //
-// Splice splices Content-Length bodies and streams; SpliceChunked also asks
-// the proxy for chunked bodies in a form it can splice. Every copy is
-// counted per path, spliced or fallen back ([ReadSpliceCounts]).
+// Splice splices every path it can: Content-Length bodies, chunked bodies
+// and upgraded streams. SpliceChunked splices only chunked bodies (docker
+// save, export), where it removes the proxy's re-chunking, and copies
+// Content-Length bodies and streams as Pooled does: on these machines a
+// large userspace buffer moves a Content-Length body from a Unix socket to
+// TCP with less CPU than splice, and a stream's small messages cost more
+// system calls spliced (see results/README.md).
 //
-// A failure inside splice(2) is SideUnknown, as for ReaderFrom; a span that
+// A copy on a path the strategy splices is counted as spliced, or as a
+// fallback when an end is not a raw socket (a body from http.Transport, a
+// client on a Unix socket, a stream response that must be flushed piece by
+// piece): it is then copied as Pooled does ([ReadSpliceCounts]). A
+// failure inside splice(2) is SideUnknown, as for ReaderFrom; a span that
 // ends early is a SideRead failure wrapping io.ErrUnexpectedEOF.
 var (
-	Splice        Strategy = spliceStrategy{name: "splice"}
+	Splice        Strategy = spliceStrategy{name: "splice", length: true, chunked: true, stream: true}
 	SpliceChunked Strategy = spliceStrategy{name: "splice-chunked", chunked: true}
 )
 
+// spliceStrategy splices the paths it names.
 type spliceStrategy struct {
-	name    string
-	chunked bool
+	name                    string
+	length, chunked, stream bool
 }
 
 func (s spliceStrategy) Name() string         { return s.name }
@@ -78,8 +90,12 @@ func (s spliceStrategy) Copy(ctx context.Context, dst io.Writer, src io.Reader, 
 
 func (s spliceStrategy) copy(dst io.Writer, src io.Reader, size int64) (int64, error) {
 	path := pathOf(dst, src, size)
+	switch {
+	case path == &spliceLength && !s.length, path == &spliceChunked && !s.chunked, path == &spliceStream && !s.stream:
+		return pooledCopy(dst, src, size) // not this strategy's to splice
+	}
 	if ss, ok := src.(SpliceSource); ok {
-		if rf, ok := dst.(io.ReaderFrom); ok && (size >= 0 || s.chunked) {
+		if rf, ok := dst.(io.ReaderFrom); ok {
 			path.spliced.Add(1)
 			return spanCopy(dst, rf, ss, size)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -51,42 +52,31 @@ func fullSpans() ([]fakeSpan, string) {
 }
 
 func TestSpliceSpans(t *testing.T) {
-	for _, s := range []bodycopy.Strategy{bodycopy.Splice, bodycopy.SpliceChunked} {
-		t.Run(s.Name()+"/length", func(t *testing.T) {
+	// A Content-Length body: Splice splices it, SpliceChunked copies it.
+	for _, tc := range []struct {
+		s       bodycopy.Strategy
+		size    int64
+		path    func(bodycopy.SpliceCounts) bodycopy.PathCounts
+		spliced uint64
+	}{
+		{bodycopy.Splice, 13, func(c bodycopy.SpliceCounts) bodycopy.PathCounts { return c.Length }, 1},
+		{bodycopy.SpliceChunked, 13, func(c bodycopy.SpliceCounts) bodycopy.PathCounts { return c.Length }, 0},
+		{bodycopy.Splice, -1, func(c bodycopy.SpliceCounts) bodycopy.PathCounts { return c.Chunked }, 1},
+		{bodycopy.SpliceChunked, -1, func(c bodycopy.SpliceCounts) bodycopy.PathCounts { return c.Chunked }, 1},
+	} {
+		t.Run(fmt.Sprintf("%s/size=%d", tc.s.Name(), tc.size), func(t *testing.T) {
 			spans, want := fullSpans()
+			// A source that is both: a copy that does not splice reads.
+			src := &readableSpans{spanSource: &spanSource{spans: spans}, r: strings.NewReader(want)}
 			var dst bytes.Buffer // has ReadFrom
 			before := bodycopy.ReadSpliceCounts()
-			n, err := s.Copy(context.Background(), &dst, &spanSource{spans: spans}, int64(len(want)))
+			n, err := tc.s.Copy(context.Background(), &dst, src, tc.size)
 			if err != nil || n != int64(len(want)) || dst.String() != want {
 				t.Fatalf("Copy = %d, %v, %q; want %d, nil, %q", n, err, dst.String(), len(want), want)
 			}
-			if got := bodycopy.ReadSpliceCounts().Sub(before).Length.Spliced; got != 1 {
-				t.Errorf("Length.Spliced went up by %d; want 1", got)
-			}
-		})
-	}
-}
-
-func TestSpliceChunkedSpans(t *testing.T) {
-	// A body of unknown length: only SpliceChunked takes the span path.
-	for _, tc := range []struct {
-		s           bodycopy.Strategy
-		wantSpliced uint64
-	}{{bodycopy.Splice, 0}, {bodycopy.SpliceChunked, 1}} {
-		t.Run(tc.s.Name(), func(t *testing.T) {
-			spans, want := fullSpans()
-			// A source that is both: the span path must not be taken by
-			// Splice, whose fallback reads.
-			src := &readableSpans{spanSource: &spanSource{spans: spans}, r: strings.NewReader(want)}
-			before := bodycopy.ReadSpliceCounts()
-			var dst bytes.Buffer
-			n, err := tc.s.Copy(context.Background(), &dst, src, -1)
-			if err != nil || dst.String() != want || n != int64(len(want)) {
-				t.Fatalf("Copy = %d, %v, %q; want %d, nil, %q", n, err, dst.String(), len(want), want)
-			}
-			d := bodycopy.ReadSpliceCounts().Sub(before).Chunked
-			if d.Spliced != tc.wantSpliced || d.Fallbacks != 1-tc.wantSpliced {
-				t.Errorf("Chunked counts went up by %+v; want Spliced %d, Fallbacks %d", d, tc.wantSpliced, 1-tc.wantSpliced)
+			got := tc.path(bodycopy.ReadSpliceCounts().Sub(before))
+			if want := (bodycopy.PathCounts{Spliced: tc.spliced}); got != want {
+				t.Errorf("counts went up by %+v; want %+v", got, want)
 			}
 		})
 	}
@@ -115,7 +105,7 @@ func TestSpliceSpanFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var dst bytes.Buffer
-			_, err := bodycopy.SpliceChunked.Copy(context.Background(), &dst, tc.src, tc.size)
+			_, err := bodycopy.Splice.Copy(context.Background(), &dst, tc.src, tc.size)
 			if !errors.Is(err, tc.isErr) || bodycopy.SideOf(err) != tc.side {
 				t.Errorf("Copy error = %v (side %v); want %v on side %v", err, bodycopy.SideOf(err), tc.isErr, tc.side)
 			}
