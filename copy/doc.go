@@ -20,11 +20,15 @@
 // by name; each is also a package variable. Each strategy's doc comment says
 // exactly which code path runs and what it allocates. In short:
 //
-//	name        variable    code path                          buffer per copy
-//	alloc       Alloc       Read/Write loop                    new 32 KiB (the baseline)
-//	sized       Sized       Read/Write loop                    256 B array (escapes: heap) or pooled 2–32 KiB tier
-//	pooled      Pooled      Read/Write loop                    pooled 512 B–1 MiB class; streams 4 KiB growing to 256 KiB
-//	readerfrom  ReaderFrom  dst.ReadFrom, else src.WriteTo     none of its own; splice(2) for raw sockets
+//	name            variable       code path                                  buffer per copy
+//	alloc           Alloc          Read/Write loop                            new 32 KiB (the baseline)
+//	sized           Sized          Read/Write loop                            256 B array (escapes: heap) or pooled 2–32 KiB tier
+//	pooled          Pooled         Read/Write loop                            pooled 512 B–1 MiB class; streams 4 KiB growing to 256 KiB
+//	readerfrom      ReaderFrom     dst.ReadFrom, else src.WriteTo             none of its own; splice(2) for raw sockets
+//	splice          Splice         SpliceSource spans into dst.ReadFrom,      none where it splices (a pipe from net's pool);
+//	                               raw socket pairs as readerfrom             Pooled's where it falls back
+//	splice-chunked  SpliceChunked  as splice, for chunked bodies only;        as splice; Pooled's elsewhere
+//	                               Pooled for Content-Length and streams
 //
 // alloc is what httputil.ReverseProxy does with no BufferPool; sized is the
 // seed's behaviour; pooled avoids both the per-copy allocation and the
@@ -33,6 +37,17 @@
 // *net.TCPConn (possibly under an *io.LimitedReader) and dst a
 // *net.TCPConn or net/http's unchunked response over one: never for a body
 // from http.Transport, where it falls back to a fresh 32 KiB buffer.
+//
+// The splice strategies ([Splice], [SpliceChunked]) are this package's
+// answer to a raw upstream transport: its bodies are [SpliceSource]s, whose
+// bytes after the buffered head come straight from the *net.UnixConn, and
+// its upgraded streams are raw sockets. They count every copy on a path
+// they splice as spliced or fallen back ([ReadSpliceCounts]);
+// scripts/prove-splice.sh shows the splice(2) calls under strace.
+//
+// A stream (size -1) whose source can wait without a buffer (a
+// [ReadWaiter], or a raw socket: [WaitReadable]) holds no copy buffer
+// while it is idle, in pooled, readerfrom and the splice strategies.
 //
 // Every strategy also pays for cancellation: with a context that can be
 // done, four small allocations per copy (about 220 bytes) for the

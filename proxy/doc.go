@@ -74,7 +74,8 @@
 //     export) has its header flushed at once and every piece flushed as it
 //     is written, so POST /containers/{id}/wait cannot deadlock docker run.
 //     Content-Length bodies are not flushed per write and keep their
-//     Content-Length; chunked stays chunked.
+//     Content-Length; chunked stays chunked (except a bulk body a splice
+//     strategy answers close-delimited: see Splice).
 //   - Large bodies stream in both directions and are never held whole.
 //   - Faults: an upstream that fails mid-body aborts the client's response
 //     (http.ErrAbortHandler after flushing what arrived: no final chunk, a
@@ -85,6 +86,37 @@
 //     itself.
 //   - Logging: one line per failed request, saying which side failed
 //     ("client" or "upstream") and why.
+//
+// # Splice
+//
+// The copy strategies "splice" and "splice-chunked" (copy.Splicer) move
+// bytes with splice(2) when the raw transport is used:
+//
+//   - Content-Length bodies ("splice" only): the bytes buffered with the
+//     header are written, the rest goes as an *io.LimitedReader over the
+//     *net.UnixConn into net/http's response writer, whose ReadFrom splices
+//     into the client's *net.TCPConn. The upstream connection is reused.
+//   - Chunked bulk bodies (both): an image save or export
+//     (application/x-tar, application/octet-stream) cannot be spliced into
+//     a chunked response, because net/http's writer splices only when it
+//     does not chunk. The proxy therefore answers it close-delimited
+//     ("Transfer-Encoding: identity" to net/http: no length, no chunks, the
+//     connection closed after the body), parses the upstream's chunk
+//     headers from the connection's buffer and splices each chunk's
+//     payload. The trade-off: the client's connection is not kept alive
+//     after that response, and a close-delimited body cannot show a
+//     truncation by its framing, so on any failure the proxy resets the
+//     client connection (SO_LINGER 0, then close): the client sees
+//     ECONNRESET, never a clean end. It is done only for TCP clients over
+//     HTTP/1.1 and responses without trailers; everything else (events,
+//     logs, build output) stays chunked and is copied as Pooled does.
+//   - Upgraded streams ("splice" only): the raw transport's connection
+//     itself is handed to the strategy after the bytes buffered behind the
+//     101, so both directions splice between the sockets (TCPConn.ReadFrom
+//     and TCPConn.WriteTo), half-closes included.
+//
+// Over Go's transport the bodies are not raw sockets, and the splice
+// strategies fall back to Pooled's copy (and count it).
 //
 // # Half-closes and the transport
 //
