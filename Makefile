@@ -2,7 +2,7 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test fmt-check vet race bench-smoke bench fuzz soak e2e e2e-podman
+.PHONY: test fmt-check vet race bench-smoke bench fuzz soak e2e e2e-podman prove-splice
 
 ## test: gofmt check, go vet, race tests, every benchmark once.
 test: fmt-check vet race bench-smoke
@@ -69,6 +69,10 @@ fuzz:
 			$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 50x $$pkg || exit 1; \
 		done; \
 	done
+
+## prove-splice: splice(2) calls per request kind under strace, per STRATEGIES (needs strace).
+prove-splice:
+	GO=$(GO) bash scripts/prove-splice.sh
 
 ## soak: SOAK_D (default 10m) of loadgen mix + 1000 idle /events through sockproxy; CSV of RSS/threads/fds.
 SOAK_D ?= 10m
