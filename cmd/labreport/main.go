@@ -43,6 +43,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout)
 		err = s.WriteSuite(stdout)
 	}
+	if err == nil {
+		fmt.Fprintln(stdout)
+		err = s.WriteSpliceGoals(stdout)
+	}
 	if err == nil && *plots != "" {
 		err = s.WritePlots(*plots)
 	}

@@ -66,6 +66,18 @@ func TestSuite(t *testing.T) {
 	golden(t, "suite.golden", buf.Bytes())
 }
 
+func TestSpliceGoals(t *testing.T) {
+	s, err := ReadFiles("testdata/loadgen.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := s.WriteSpliceGoals(&buf); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "splicegoals.golden", buf.Bytes())
+}
+
 func TestPlots(t *testing.T) {
 	s, err := ReadFiles("testdata/gotest.txt")
 	if err != nil {

@@ -3,6 +3,7 @@ package labreport
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 )
@@ -70,4 +71,69 @@ func (s *Set) WriteSuite(w io.Writer) error {
 		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
+}
+
+// The splice issue's goals, from the cross-process suite: for big chunked
+// bodies (and a real docker save, when the suite ran against dockerd) the
+// best sockproxy target must spend at most SpliceMaxCPU proxy CPU-seconds
+// per GiB and reach at least SpliceMinSpeed of direct's throughput.
+const (
+	SpliceMaxCPU   = 0.5
+	SpliceMinSpeed = 0.8
+)
+
+// WriteSpliceGoals writes, for each bulk suite configuration with a
+// chunked body (scenario chunked or save), the sockproxy target with the
+// least median proxy CPU per GiB, its throughput against direct's, and the
+// reference figures of stdlib and the peers.
+func (s *Set) WriteSpliceGoals(w io.Writer) error {
+	var configs []Config
+	for _, c := range s.Configs("Loadgen") {
+		if sc := c.Get("scenario"); sc == "chunked" || sc == "save" {
+			configs = append(configs, c)
+		}
+	}
+	if len(configs) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "splice goals (suite medians; best sockproxy target by proxy CPU-s/GiB, goal ≤ %.2f, and its throughput ÷ direct's, goal ≥ %.2fx):\n", SpliceMaxCPU, SpliceMinSpeed)
+	for _, c := range configs {
+		best, bestV := "", math.Inf(1)
+		for _, t := range s.Strategies(c) {
+			if !strings.HasPrefix(t, "sockproxy-") || strings.HasPrefix(t, "sockproxy-stdlib") {
+				continue
+			}
+			if v, _, ok := s.Median(c, t, "proxy-cpu-s/GiB"); ok && v < bestV {
+				best, bestV = t, v
+			}
+		}
+		if best == "" {
+			fmt.Fprintf(w, "  %-32s no sockproxy target measured\n", c.Keys)
+			continue
+		}
+		verdict := func(ok bool) string {
+			if ok {
+				return "met"
+			}
+			return "MISSED"
+		}
+		line := fmt.Sprintf("  %-32s best=%s cpu-s/GiB %.2f (%s)", c.Keys, best, bestV, verdict(bestV <= SpliceMaxCPU))
+		speed, _, ok1 := s.Median(c, best, UnitSpeed)
+		direct, _, ok2 := s.Median(c, "direct", UnitSpeed)
+		if ok1 && ok2 && direct > 0 {
+			r := speed / direct
+			line += fmt.Sprintf("; MB/s %.0f = %.2fx direct (%s)", speed*1e-6, r, verdict(r >= SpliceMinSpeed))
+		}
+		var refs []string
+		for _, t := range []string{"sockproxy-stdlib", "sockproxy-pooled", "haproxy", "nginx"} {
+			if v, _, ok := s.Median(c, t, "proxy-cpu-s/GiB"); ok {
+				refs = append(refs, fmt.Sprintf("%s %.2f", t, v))
+			}
+		}
+		if len(refs) > 0 {
+			line += "; for reference: " + strings.Join(refs, ", ")
+		}
+		fmt.Fprintln(w, line)
+	}
+	return nil
 }
