@@ -1215,8 +1215,23 @@ func (b *rawChunkedBody) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	br := b.f.rc.br
-	n, err := br.Read(p[:min(int64(len(p)), b.n)])
+	// As much of the chunk as fits in p: what is buffered (for a chunk
+	// that fits the buffer, one fill of it), then the rest straight from
+	// the connection, waiting for the bytes the upstream is still sending.
+	// Returning only the buffer's tail would split each chunk the size of
+	// a copy buffer into two writes (and two flushes) downstream.
+	want := int(min(int64(len(p)), b.n))
+	n, err := b.f.rc.br.Read(p[:want])
+	for empty := 0; err == nil && n < want; {
+		var m int
+		m, err = b.f.rc.rd.Read(p[n:want])
+		n += m
+		if m == 0 && err == nil {
+			if empty++; empty >= 100 {
+				err = io.ErrNoProgress
+			}
+		}
+	}
 	b.n -= int64(n)
 	if b.n == 0 {
 		b.needCRLF = true
