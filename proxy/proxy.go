@@ -39,9 +39,12 @@ const DefaultHost = "api.moby.localhost"
 // The zero ReverseProxy is usable but sends to http.DefaultTransport; set
 // Transport to one from [NewTransport] to reach a Unix socket.
 type ReverseProxy struct {
-	// Director rewrites the outbound request, a clone of the inbound one,
-	// before hop-by-hop headers are removed. It must not keep the request
-	// after returning.
+	// Director rewrites the outbound request, a copy of the inbound one
+	// with its own URL, Header and Trailer (the body and parsed forms are
+	// shared, read-only), before hop-by-hop headers are removed. It must
+	// not keep the request after returning: with a [RawTransport] the
+	// outbound request of a bodyless request is reused once the response
+	// is relayed.
 	//
 	// If nil, the outbound URL gets scheme "http" and host [DefaultHost],
 	// which suits a Transport that dials one fixed socket.
@@ -126,7 +129,8 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		// The transport closes the outbound body when it fails to connect;
 		// that must not close the inbound body (they share it), whose
 		// Close would wait for a body the client has not sent yet.
-		outreq.Body = &noopCloseReader{rc: outreq.Body}
+		o.body.rc = outreq.Body
+		outreq.Body = &o.body
 		defer outreq.Body.Close()
 	}
 
@@ -484,6 +488,7 @@ type outbound struct {
 	header http.Header // kept (cleared) between pooled uses
 	vals   [outboundVals]string
 	spare  []string // the unused tail of the values' storage
+	body   noopCloseReader
 	pooled bool
 	rw     http.ResponseWriter // where 1xx responses go
 }
