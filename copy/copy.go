@@ -99,28 +99,51 @@ func writeErr(err error) error { return &Error{Side: SideWrite, Err: err} }
 // when ctx was cancelled in the meantime: every byte reached dst.
 //
 // With a context that can never be done (ctx.Done() == nil) it returns nil,
-// whose finish costs nothing; otherwise it costs four small allocations per
-// copy (its state, and context.AfterFunc's registration).
+// whose finish costs nothing; otherwise it costs the two small allocations
+// of context.AfterFunc's registration per copy. Its own state (and the func
+// value AfterFunc runs) comes from a pool, and goes back to it when finish
+// finds the AfterFunc stopped before it ran; one whose AfterFunc ran is left
+// to the garbage collector, since its goroutine may still hold it.
+//
+// A src with a method ClosesOnDone(ctx context.Context) bool that returns
+// true ends a blocked Read by itself when ctx is done, as closing it would
+// (a proxy.RawTransport body's connection is closed by the round trip's
+// own registration on the same context): when dst is no io.Closer there is
+// then nothing to arrange, and the copy costs no allocation at all; finish
+// still turns a failure after ctx is done into ctx's error.
 func closeOnCancel(ctx context.Context, dst io.Writer, src io.Reader) *canceller {
 	if ctx.Done() == nil {
 		return nil
 	}
-	c := &canceller{ctx: ctx, dst: dst, src: src}
+	c := cancellers.Get().(*canceller)
+	c.ctx, c.dst, c.src = ctx, dst, src
+	if _, ok := dst.(io.Closer); !ok {
+		if s, ok := src.(interface{ ClosesOnDone(context.Context) bool }); ok && s.ClosesOnDone(ctx) {
+			return c // c.stop == nil: nothing registered
+		}
+	}
 	if lr, ok := src.(*io.LimitedReader); ok {
 		c.src = lr.R
 	}
-	c.stop = context.AfterFunc(ctx, c.closeBoth)
+	c.stop = context.AfterFunc(ctx, c.closeFn)
 	return c
 }
 
 // canceller is closeOnCancel's state.
 type canceller struct {
-	ctx  context.Context
-	dst  io.Writer
-	src  io.Reader
-	stop func() bool
-	once sync.Once
+	ctx     context.Context
+	dst     io.Writer
+	src     io.Reader
+	stop    func() bool // nil when src ends itself when ctx is done
+	once    sync.Once
+	closeFn func() // c.closeBoth, made once per canceller
 }
+
+var cancellers = sync.Pool{New: func() any {
+	c := new(canceller)
+	c.closeFn = c.closeBoth
+	return c
+}}
 
 func (c *canceller) closeBoth() {
 	c.once.Do(func() {
@@ -135,8 +158,23 @@ func (c *canceller) closeBoth() {
 
 // finish returns the copy's error, or ctx's when ctx ended the copy.
 func (c *canceller) finish(n int64, err error) error {
-	if c == nil || c.stop() {
-		return err // ctx did not fire during the copy
+	if c == nil {
+		return err
+	}
+	ctx := c.ctx
+	if c.stop == nil {
+		// src ended itself if ctx was done; nothing else holds c.
+		c.recycle()
+		if err == nil || ctx.Err() == nil {
+			return err
+		}
+		return ctxError(ctx, n)
+	}
+	if c.stop() {
+		// ctx did not fire during the copy, and now never runs closeBoth:
+		// nothing else holds c.
+		c.recycle()
+		return err
 	}
 	// ctx fired. Wait until the closes have happened, so that the caller
 	// never races them (if the AfterFunc goroutine has not started yet,
@@ -145,13 +183,26 @@ func (c *canceller) finish(n int64, err error) error {
 	if err == nil {
 		return nil
 	}
+	return ctxError(ctx, n)
+}
+
+// recycle returns c to the pool. Only a canceller whose closeBoth can no
+// longer run may go back.
+func (c *canceller) recycle() {
+	c.ctx, c.dst, c.src, c.stop = nil, nil, nil, nil
+	c.once = sync.Once{}
+	cancellers.Put(c)
+}
+
+// ctxError is the error of a copy that ctx ended after n bytes.
+func ctxError(ctx context.Context, n int64) error {
 	// Whatever error the copy saw is a consequence of the close. Wrap
 	// both ctx.Err() and the cause, so that errors.Is(err, context.Canceled)
 	// holds even with a custom cause.
-	if cause := context.Cause(c.ctx); cause != nil && cause != c.ctx.Err() {
-		return fmt.Errorf("copy stopped after %d bytes: %w: %w", n, c.ctx.Err(), cause)
+	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+		return fmt.Errorf("copy stopped after %d bytes: %w: %w", n, ctx.Err(), cause)
 	}
-	return fmt.Errorf("copy stopped after %d bytes: %w", n, c.ctx.Err())
+	return fmt.Errorf("copy stopped after %d bytes: %w", n, ctx.Err())
 }
 
 // errInvalidWrite means a Write returned a count outside [0, len(p)].

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,9 +39,12 @@ const DefaultHost = "api.moby.localhost"
 // The zero ReverseProxy is usable but sends to http.DefaultTransport; set
 // Transport to one from [NewTransport] to reach a Unix socket.
 type ReverseProxy struct {
-	// Director rewrites the outbound request, a clone of the inbound one,
-	// before hop-by-hop headers are removed. It must not keep the request
-	// after returning.
+	// Director rewrites the outbound request, a copy of the inbound one
+	// with its own URL, Header and Trailer (the body and parsed forms are
+	// shared, read-only), before hop-by-hop headers are removed. It must
+	// not keep the request after returning: with a [RawTransport] the
+	// outbound request of a bodyless request is reused once the response
+	// is relayed.
 	//
 	// If nil, the outbound URL gets scheme "http" and host [DefaultHost],
 	// which suits a Transport that dials one fixed socket.
@@ -115,19 +119,19 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		ctx = context.WithoutCancel(ctx)
 	}
 
-	outreq := req.Clone(ctx)
+	raw, _ := transport.(*RawTransport)
+	o := newOutbound(req, ctx, raw != nil && reqUpType == "" && req.ContentLength == 0)
+	outreq := &o.req
 	if req.ContentLength == 0 {
 		outreq.Body = nil // lets the transport retry a request with no body
 	}
 	if outreq.Body != nil {
 		// The transport closes the outbound body when it fails to connect;
-		// that must not close the inbound body (Clone shares it), whose
+		// that must not close the inbound body (they share it), whose
 		// Close would wait for a body the client has not sent yet.
-		outreq.Body = &noopCloseReader{rc: outreq.Body}
+		o.body.rc = outreq.Body
+		outreq.Body = &o.body
 		defer outreq.Body.Close()
-	}
-	if outreq.Header == nil {
-		outreq.Header = make(http.Header)
 	}
 
 	if p.Director != nil {
@@ -136,6 +140,9 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		defaultDirector(outreq)
 	}
 	outreq.Close = false
+	if outreq.Header == nil {
+		outreq.Header = make(http.Header) // the Director dropped it
+	}
 
 	removeHopByHopHeaders(outreq.Header)
 	// Tell the upstream we pass trailers on, when the client asked.
@@ -154,37 +161,26 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 			clientIP = strings.Join(prior, ", ") + ", " + clientIP
 		}
 		if !omit {
-			outreq.Header.Set("X-Forwarded-For", clientIP)
+			outreq.Header["X-Forwarded-For"] = o.value(clientIP)
 		}
 	}
 	if _, ok := outreq.Header["User-Agent"]; !ok {
-		outreq.Header.Set("User-Agent", "") // not Go's default
+		outreq.Header["User-Agent"] = o.value("") // not Go's default
 	}
 
 	var (
-		mu        sync.Mutex
-		roundDone bool
+		res *http.Response
+		err error
 	)
-	trace := &httptrace.ClientTrace{
-		Got1xxResponse: func(code int, header textproto.MIMEHeader) error {
-			mu.Lock()
-			defer mu.Unlock()
-			if roundDone {
-				return nil
-			}
-			h := rw.Header()
-			copyHeader(h, http.Header(header))
-			rw.WriteHeader(code)
-			clear(h) // WriteHeader does not clear them for 1xx
-			return nil
-		},
+	if raw != nil {
+		// The raw transport reads 1xx responses on this goroutine, before
+		// RoundTrip returns: they go straight to rw, with no ClientTrace
+		// and no derived context to allocate.
+		o.rw = rw
+		res, err = raw.roundTripInformed(outreq, o)
+	} else {
+		res, err = roundTripTraced(transport, outreq, rw)
 	}
-	outreq = outreq.WithContext(httptrace.WithClientTrace(outreq.Context(), trace))
-
-	res, err := transport.RoundTrip(outreq)
-	mu.Lock()
-	roundDone = true
-	mu.Unlock()
 	if err != nil {
 		p.fail(rw, outreq, err)
 		return
@@ -193,6 +189,12 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	if res.StatusCode == http.StatusSwitchingProtocols {
 		p.serveUpgrade(rw, req, res, reqUpType)
 		return
+	}
+	if o.pooled {
+		// Nothing keeps the outbound request or the response's header map
+		// once the response is relayed (rw's header shares only their
+		// value slices), whichever way ServeHTTP ends.
+		defer raw.release(o, res)
 	}
 
 	removeHopByHopHeaders(res.Header)
@@ -352,8 +354,15 @@ func isStream(res *http.Response) bool {
 	if res.ContentLength < 0 {
 		return true
 	}
-	ct, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
-	return ct == "text/event-stream"
+	// Parse only what can be an event stream: ParseMediaType allocates,
+	// and its media type is the value's trimmed, lower-cased start.
+	const sse = "text/event-stream"
+	v := res.Header.Get("Content-Type")
+	if t := strings.TrimSpace(v); len(t) < len(sse) || !asciiEqualFold(t[:len(sse)], sse) {
+		return false
+	}
+	ct, _, _ := mime.ParseMediaType(v)
+	return ct == sse
 }
 
 // flushWriter flushes after every write. It deliberately has no ReadFrom:
@@ -375,11 +384,21 @@ func (f *flushWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// copyHeader adds src's values to dst. A key new to dst gets src's value
+// slice itself, capped so that a later append to either copies: headers
+// are relayed by the dozen per request, and a slice per key was most of a
+// small request's garbage.
 func copyHeader(dst, src http.Header) {
 	for k, vv := range src {
-		for _, v := range vv {
-			dst.Add(k, v)
+		if len(vv) == 0 {
+			continue
 		}
+		k = textproto.CanonicalMIMEHeaderKey(k)
+		if old, ok := dst[k]; ok {
+			dst[k] = append(old, vv...)
+			continue
+		}
+		dst[k] = vv[:len(vv):len(vv)]
 	}
 }
 
@@ -445,4 +464,144 @@ func (r *noopCloseReader) Read(p []byte) (int, error) {
 		return 0, errors.New("proxy: read of the request body after the handler returned")
 	}
 	return r.rc.Read(p)
+}
+
+// roundTripTraced sends outreq through transport, forwarding 1xx responses
+// to rw through an httptrace.ClientTrace: the way to see them through
+// *http.Transport or any other RoundTripper.
+func roundTripTraced(transport http.RoundTripper, outreq *http.Request, rw http.ResponseWriter) (*http.Response, error) {
+	var (
+		mu        sync.Mutex
+		roundDone bool
+	)
+	trace := &httptrace.ClientTrace{
+		Got1xxResponse: func(code int, header textproto.MIMEHeader) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if roundDone {
+				return nil
+			}
+			h := rw.Header()
+			copyHeader(h, http.Header(header))
+			rw.WriteHeader(code)
+			clear(h) // WriteHeader does not clear them for 1xx
+			return nil
+		},
+	}
+	outreq = outreq.WithContext(httptrace.WithClientTrace(outreq.Context(), trace))
+	res, err := transport.RoundTrip(outreq)
+	mu.Lock()
+	roundDone = true
+	mu.Unlock()
+	return res, err
+}
+
+// outboundVals is how many outbound header values fit in an outbound
+// without a separate allocation.
+const outboundVals = 16
+
+// outbound is the outbound request with the storage it needs: what
+// req.Clone would allocate in five pieces comes in one, or, for a bodyless
+// request through a [RawTransport], from a pool.
+type outbound struct {
+	req    http.Request
+	url    url.URL
+	header http.Header // kept (cleared) between pooled uses
+	vals   [outboundVals]string
+	spare  []string // the unused tail of the values' storage
+	body   noopCloseReader
+	pooled bool
+	rw     http.ResponseWriter // where 1xx responses go
+}
+
+var outbounds = sync.Pool{New: func() any { return new(outbound) }}
+
+// newOutbound copies req, with context ctx, for sending on: a shallow
+// copy with its own URL and header (whose value slices are capped, so
+// that the Director appending to one cannot touch another). The body,
+// form and transfer-encoding are shared as req.Clone would deep-copy them
+// only to leave them unused; the Trailer map is cloned. pool takes it from
+// the pool, for a caller that calls release once it is done.
+func newOutbound(req *http.Request, ctx context.Context, pool bool) *outbound {
+	var o *outbound
+	if pool {
+		o = outbounds.Get().(*outbound)
+	} else {
+		o = new(outbound)
+	}
+	o.pooled = pool
+	src := req
+	if ctx != req.Context() {
+		src = req.WithContext(ctx) // upgrades only
+	}
+	o.req = *src
+	if req.URL != nil {
+		o.url = *req.URL
+		o.req.URL = &o.url
+	}
+	if req.Trailer != nil {
+		o.req.Trailer = req.Trailer.Clone()
+	}
+
+	nv := 0
+	for _, vv := range req.Header {
+		nv += len(vv)
+	}
+	h := o.header
+	if h == nil {
+		// Room for X-Forwarded-For and User-Agent.
+		h = make(http.Header, len(req.Header)+2)
+		if pool {
+			o.header = h
+		}
+	}
+	vals := o.vals[:]
+	if nv+2 > len(vals) {
+		vals = make([]string, nv+2)
+	}
+	for k, vv := range req.Header {
+		if vv == nil {
+			h[k] = nil
+			continue
+		}
+		n := copy(vals, vv)
+		h[k] = vals[:n:n]
+		vals = vals[n:]
+	}
+	o.spare = vals
+	o.req.Header = h
+	return o
+}
+
+// value returns the one-value slice of v, from the spare storage when
+// there is some.
+func (o *outbound) value(v string) []string {
+	if len(o.spare) == 0 {
+		return []string{v}
+	}
+	o.spare[0] = v
+	s := o.spare[:1:1]
+	o.spare = o.spare[1:]
+	return s
+}
+
+// got1xx relays a 1xx response to the client; the [RawTransport] calls it
+// on ServeHTTP's goroutine, before RoundTrip returns.
+func (o *outbound) got1xx(code int, header http.Header) error {
+	h := o.rw.Header()
+	copyHeader(h, header)
+	o.rw.WriteHeader(code)
+	clear(h) // WriteHeader does not clear them for 1xx
+	return nil
+}
+
+// release returns a pooled outbound to the pool, and res's header map to
+// the transport's, once ServeHTTP is done with both.
+func (t *RawTransport) release(o *outbound, res *http.Response) {
+	t.recycleHeader(res.Header)
+	res.Header = nil
+	h := o.header
+	clear(h)
+	*o = outbound{header: h}
+	outbounds.Put(o)
 }

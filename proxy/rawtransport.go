@@ -86,6 +86,20 @@ type RawTransport struct {
 
 	mu   sync.Mutex
 	idle []*rawConn // most recently used last
+
+	// headers holds cleared response header maps the proxy gave back
+	// (recycleHeader): a map of a dozen keys is four allocations.
+	headers sync.Pool
+}
+
+// recycleHeader takes back a response's header map, which its caller no
+// longer uses (nor anything it handed the map to; value slices may live
+// on, they are not reused).
+func (t *RawTransport) recycleHeader(h http.Header) {
+	if h != nil {
+		clear(h)
+		t.headers.Put(h)
+	}
 }
 
 // NewRawTransport returns a [RawTransport] dialing socket, keeping up to
@@ -123,9 +137,24 @@ type rawConn struct {
 	// Parsing scratch, reused by every response on this connection.
 	kv    []headerKV // this response's header fields
 	prev  []headerKV // the previous response's, whose value strings are reused when equal
-	vals  []string
-	scrap []byte // a header line longer than the read buffer
+	scrap []byte     // a header line longer than the read buffer
+
+	// nextBody is the RawBody allocated with the response being read,
+	// for frame to use when the body has a Content-Length.
+	nextBody *RawBody
 }
+
+// rawResponse is what one response needs, allocated as one: the
+// Response, its body when it has a Content-Length (the common case), and
+// the storage for its header values.
+type rawResponse struct {
+	res  http.Response
+	body RawBody
+	vals [rawResponseVals]string
+}
+
+// rawResponseVals is how many header values fit in a rawResponse.
+const rawResponseVals = 16
 
 type headerKV struct{ key, value string }
 
@@ -192,6 +221,20 @@ func (t *RawTransport) putIdle(rc *rawConn) {
 // response header; see [RawTransport] for bodies, retries and
 // cancellation.
 func (t *RawTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.roundTripInformed(req, nil)
+}
+
+// informer receives the 1xx responses (other than 101) read before the
+// final one, on the goroutine of RoundTrip and before it returns. The
+// proxy uses it instead of an httptrace.ClientTrace, which costs a
+// context and a request copy per request.
+type informer interface {
+	got1xx(code int, header http.Header) error
+}
+
+// roundTripInformed is RoundTrip with 1xx responses passed to inf (when
+// not nil) instead of the context's ClientTrace.
+func (t *RawTransport) roundTripInformed(req *http.Request, inf informer) (*http.Response, error) {
 	ctx := req.Context()
 	body := req.Body
 	if body == http.NoBody {
@@ -213,7 +256,7 @@ func (t *RawTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			return nil, fmt.Errorf("raw transport: %s %s: %w", req.Method, req.URL.Path, err)
 		}
-		res, retry, err := t.roundTrip(ctx, rc, req, body, reused)
+		res, retry, err := t.roundTrip(ctx, rc, req, body, reused, inf)
 		if err == nil {
 			return res, nil
 		}
@@ -244,7 +287,7 @@ func isIdempotent(method string) bool {
 // roundTrip is one attempt on rc. retry says the request can be sent again
 // on another connection: rc was reused, failed before any response byte,
 // and nothing unsafe was sent.
-func (t *RawTransport) roundTrip(ctx context.Context, rc *rawConn, req *http.Request, body io.ReadCloser, reused bool) (*http.Response, bool, error) {
+func (t *RawTransport) roundTrip(ctx context.Context, rc *rawConn, req *http.Request, body io.ReadCloser, reused bool, inf informer) (*http.Response, bool, error) {
 	var stop func() bool
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, rc.abort)
@@ -295,7 +338,7 @@ func (t *RawTransport) roundTrip(ctx context.Context, rc *rawConn, req *http.Req
 		}()
 	}
 
-	res, err := rc.readResponse(req)
+	res, err := rc.readResponseInformed(req, inf)
 	if err != nil {
 		gotNothing := errors.Is(err, errNoResponse)
 		if wrote != nil {
@@ -563,6 +606,12 @@ func (rc *rawConn) readLine(limit *int) ([]byte, error) {
 // passing 1xx responses to the request's ClientTrace. An error wrapping
 // errNoResponse means the connection ended before any byte.
 func (rc *rawConn) readResponse(req *http.Request) (*http.Response, error) {
+	return rc.readResponseInformed(req, nil)
+}
+
+// readResponseInformed is readResponse with 1xx responses passed to inf
+// when it is not nil.
+func (rc *rawConn) readResponseInformed(req *http.Request, inf informer) (*http.Response, error) {
 	for n1xx := 0; ; n1xx++ {
 		if n1xx > rawMax1xx {
 			return nil, fmt.Errorf("%w: more than %d informational responses", errRawMalformed, rawMax1xx)
@@ -585,6 +634,12 @@ func (rc *rawConn) readResponse(req *http.Request) (*http.Response, error) {
 		if res.StatusCode >= 200 || res.StatusCode == http.StatusSwitchingProtocols {
 			return res, nil
 		}
+		if inf != nil {
+			if err := inf.got1xx(res.StatusCode, res.Header); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.Got1xxResponse != nil {
 			if err := trace.Got1xxResponse(res.StatusCode, textproto.MIMEHeader(res.Header)); err != nil {
 				return nil, err
@@ -600,7 +655,9 @@ func (rc *rawConn) readHead(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &http.Response{Request: req, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
+	rr := new(rawResponse)
+	res := &rr.res
+	*res = http.Response{Request: req, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
 	// HTTP/1.x SP 3DIGIT [SP reason]
 	if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[8] != ' ' {
 		return nil, fmt.Errorf("%w: bad status line %q", errRawMalformed, clip(line))
@@ -642,7 +699,8 @@ func (rc *rawConn) readHead(req *http.Request) (*http.Response, error) {
 	if err := rc.readFields(&limit); err != nil {
 		return nil, err
 	}
-	res.Header = rc.header()
+	res.Header = rc.header(rr.vals[:])
+	rc.nextBody = &rr.body
 	return res, nil
 }
 
@@ -722,11 +780,20 @@ func (rc *rawConn) value(i int, v []byte) string {
 	return string(v)
 }
 
-// header builds the http.Header of rc.kv: one map, one backing array of
-// values.
-func (rc *rawConn) header() http.Header {
-	h := make(http.Header, len(rc.kv))
-	vals := make([]string, len(rc.kv))
+// header builds the http.Header of rc.kv: one map (a recycled one when
+// there is one), one backing array of values (vals when it is long
+// enough).
+func (rc *rawConn) header(vals []string) http.Header {
+	var h http.Header
+	if rc.t != nil {
+		h, _ = rc.t.headers.Get().(http.Header)
+	}
+	if h == nil {
+		h = make(http.Header, len(rc.kv))
+	}
+	if len(vals) < len(rc.kv) {
+		vals = make([]string, len(rc.kv))
+	}
 	for i, kv := range rc.kv {
 		vals[i] = kv.value
 		if old, ok := h[kv.key]; ok {
@@ -750,6 +817,8 @@ func clip(b []byte) []byte {
 // framing it ends the connection and fails.
 func (rc *rawConn) frame(ctx context.Context, res *http.Response, req *http.Request, stop func() bool, wrote chan error) error {
 	h := res.Header
+	next := rc.nextBody // allocated with res
+	rc.nextBody = nil
 	keep := res.ProtoMinor == 1
 	if conn, ok := h["Connection"]; ok {
 		if headerHasToken(conn, "close") {
@@ -778,7 +847,10 @@ func (rc *rawConn) frame(ctx context.Context, res *http.Response, req *http.Requ
 		chunkedBody = new(rawChunkedBody)
 		f = &chunkedBody.fin
 	case hasCL:
-		clBody = new(RawBody)
+		clBody = next
+		if clBody == nil {
+			clBody = new(RawBody)
+		}
 		f = &clBody.fin
 	default:
 		closeBody = new(rawCloseBody)
@@ -966,6 +1038,12 @@ func (f *rawFinish) finish(ok bool) {
 	f.rc.close()
 }
 
+// closesOnDone reports whether ctx is done when the request's context is,
+// which closes the connection while the body is being read.
+func (f *rawFinish) closesOnDone(ctx context.Context) bool {
+	return f.stop != nil && ctx.Done() != nil && ctx.Done() == f.ctx.Done()
+}
+
 // readErr wraps a body read failure; a done context is the cause.
 func (f *rawFinish) readErr(err error) error {
 	f.finish(false)
@@ -1033,6 +1111,12 @@ func (b *RawBody) Read(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// ClosesOnDone reports whether ctx being done ends a blocked Read without
+// a Close: true when ctx is done together with the request's context
+// (they share its Done channel), whose end closes the connection. The copy
+// strategies use it to skip arranging a Close of their own.
+func (b *RawBody) ClosesOnDone(ctx context.Context) bool { return b.f.closesOnDone(ctx) }
 
 // Buffered returns the next body bytes that are already in memory; a Read
 // returns these first. The slice is valid until the next call on b.
@@ -1108,6 +1192,9 @@ type rawChunkedBody struct {
 	err      error
 }
 
+// ClosesOnDone is as [RawBody.ClosesOnDone].
+func (b *rawChunkedBody) ClosesOnDone(ctx context.Context) bool { return b.f.closesOnDone(ctx) }
+
 func (b *rawChunkedBody) Read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
@@ -1128,8 +1215,23 @@ func (b *rawChunkedBody) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	br := b.f.rc.br
-	n, err := br.Read(p[:min(int64(len(p)), b.n)])
+	// As much of the chunk as fits in p: what is buffered (for a chunk
+	// that fits the buffer, one fill of it), then the rest straight from
+	// the connection, waiting for the bytes the upstream is still sending.
+	// Returning only the buffer's tail would split each chunk the size of
+	// a copy buffer into two writes (and two flushes) downstream.
+	want := int(min(int64(len(p)), b.n))
+	n, err := b.f.rc.br.Read(p[:want])
+	for empty := 0; err == nil && n < want; {
+		var m int
+		m, err = b.f.rc.rd.Read(p[n:want])
+		n += m
+		if m == 0 && err == nil {
+			if empty++; empty >= 100 {
+				err = io.ErrNoProgress
+			}
+		}
+	}
 	b.n -= int64(n)
 	if b.n == 0 {
 		b.needCRLF = true
@@ -1242,6 +1344,9 @@ type rawCloseBody struct {
 	eof bool
 	err error
 }
+
+// ClosesOnDone is as [RawBody.ClosesOnDone].
+func (b *rawCloseBody) ClosesOnDone(ctx context.Context) bool { return b.f.closesOnDone(ctx) }
 
 func (b *rawCloseBody) Read(p []byte) (int, error) {
 	if b.err != nil {
