@@ -50,8 +50,11 @@
 // while it is idle, in pooled, readerfrom and the splice strategies.
 //
 // Every strategy also pays for cancellation: with a context that can be
-// done, four small allocations per copy (about 220 bytes) for the
-// context.AfterFunc that closes src and dst.
+// done, two small allocations per copy (the context.AfterFunc registration
+// that closes src and dst; its state is pooled), and none when dst is not
+// an io.Closer and src has a ClosesOnDone(ctx) method that returns true
+// (the raw transport's bodies: the transport already closes their
+// connection when that context ends).
 //
 // # Errors
 //

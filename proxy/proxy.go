@@ -210,7 +210,6 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		rw.Header().Add("Trailer", strings.Join(keys, ", "))
 	}
 
-	rc := http.NewResponseController(rw)
 	strategy := p.strategy()
 	body := hasBody(req, res)
 	identity := body && spliceChunked(strategy, req, res)
@@ -225,14 +224,14 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		var dst io.Writer = rw
 		switch {
 		case identity:
-			rc.Flush()
-			dst = &identityWriter{rw: rw, rc: rc}
+			flush(rw)
+			dst = &identityWriter{rw: rw}
 		case isStream(res):
 			// Send the header now: a client waiting on it (docker run
 			// waits for /wait's header before attaching) must not wait for
 			// the first body byte. Then flush after every write.
-			rc.Flush()
-			dst = &flushWriter{w: rw, rc: rc}
+			flush(rw)
+			dst = &flushWriter{w: rw}
 		case !tcpClient(req):
 			if _, ok := strategy.(bodycopy.Splicer); ok {
 				dst = writerOnly{rw}
@@ -249,7 +248,7 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 			// Deliver what arrived, then abort: the client must see a
 			// truncated body as a failure (no final chunk, short
 			// Content-Length), never as a clean end.
-			rc.Flush()
+			flush(rw)
 			panic(http.ErrAbortHandler)
 		}
 	}
@@ -258,7 +257,7 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	if len(res.Trailer) > 0 {
 		// Force chunking so net/http does not compute a Content-Length
 		// for a short body and lose the trailers.
-		rc.Flush()
+		flush(rw)
 	}
 	if len(res.Trailer) == announced {
 		copyHeader(rw.Header(), res.Trailer)
@@ -369,8 +368,7 @@ func isStream(res *http.Response) bool {
 // a stream's pieces must each reach the client as they arrive, which a
 // ReadFrom fast path would not do.
 type flushWriter struct {
-	w  io.Writer
-	rc *http.ResponseController
+	w http.ResponseWriter
 }
 
 func (f *flushWriter) Write(p []byte) (int, error) {
@@ -378,10 +376,23 @@ func (f *flushWriter) Write(p []byte) (int, error) {
 	if err != nil {
 		return n, err
 	}
-	if err := f.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+	if err := flush(f.w); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return n, err
 	}
 	return n, nil
+}
+
+// flush flushes rw as http.ResponseController does, without allocating a
+// controller for net/http's own writer (a FlushError method).
+func flush(rw http.ResponseWriter) error {
+	switch f := rw.(type) {
+	case interface{ FlushError() error }:
+		return f.FlushError()
+	case http.Flusher:
+		f.Flush()
+		return nil
+	}
+	return http.NewResponseController(rw).Flush()
 }
 
 // copyHeader adds src's values to dst. A key new to dst gets src's value

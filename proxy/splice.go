@@ -132,7 +132,6 @@ func tcpClient(req *http.Request) bool {
 // response writer, which splices it into the connection.
 type identityWriter struct {
 	rw http.ResponseWriter
-	rc *http.ResponseController
 }
 
 func (w *identityWriter) Write(p []byte) (int, error) {
@@ -140,7 +139,7 @@ func (w *identityWriter) Write(p []byte) (int, error) {
 	if err != nil {
 		return n, err
 	}
-	return n, w.rc.Flush()
+	return n, flush(w.rw)
 }
 
 func (w *identityWriter) ReadFrom(r io.Reader) (int64, error) {
