@@ -23,7 +23,7 @@ bench-smoke:
 # The lab. COUNT rounds of -count=1 over the matrix; BENCH/COPY_BENCH select
 # benchmarks of package bench / copy (COPY_BENCH=skip skips BenchmarkCopy).
 COUNT ?= 10
-BENCHTIME ?= 0.3s
+BENCHTIME ?= 0.2s
 BENCH ?= .
 COPY_BENCH ?= .
 QUICK_BENCH = Proxy/./shape=(ping|json|blob|chunked|upgrade)/(size=(1536B|1MiB|64B)|conc)

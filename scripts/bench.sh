@@ -3,7 +3,7 @@
 # benchmark matrix (BenchmarkProxy and BenchmarkCopy), then the benchstat
 # tables, the proxy-own cost and goals, and the plots, into a new results dir.
 #
-# Environment: COUNT (rounds, default 10), BENCHTIME (default 0.3s),
+# Environment: COUNT (rounds, default 10), BENCHTIME (default 0.2s),
 # BENCH (-bench regexp for package bench, default .), COPY_BENCH (the same
 # for package copy, default .; "skip" skips it), RESULTS (use this dir
 # instead of a new one); SUITE (1: run the cross-process suite after the Go
@@ -14,7 +14,7 @@
 # dockerd; needs root and docker.io).
 source "$(dirname "$0")/lib.sh"
 COUNT=${COUNT:-10}
-BENCHTIME=${BENCHTIME:-0.3s}
+BENCHTIME=${BENCHTIME:-0.2s}
 BENCH=${BENCH:-.}
 COPY_BENCH=${COPY_BENCH:-.}
 SUITE=${SUITE:-1}
