@@ -31,10 +31,11 @@
 //
 //   - "std" (or ""): Go's *http.Transport from [NewTransport].
 //   - "raw": [RawTransport], HTTP/1.1 over a pool of raw *net.UnixConn with
-//     one reused bufio.Reader and Writer per connection, the request written
-//     straight into the writer and the response parsed by byte scanning
-//     (common header keys and values repeated from the previous response on
-//     the connection cost no allocation). It retries a request on a fresh
+//     one reused bufio.Reader per connection and a pooled bufio.Writer per
+//     request (an idle or streaming connection holds no write buffer), the
+//     request written straight into the writer and the response parsed by
+//     byte scanning (common header keys and values repeated from the previous
+//     response on the connection cost no allocation). It retries a request on a fresh
 //     connection only when that is safe (nothing of it reached the upstream,
 //     or an idempotent method with no body got no response byte), and gives
 //     Content-Length bodies as a [*RawBody]: the bytes already buffered, then

@@ -38,7 +38,7 @@ const (
 	// rawIdleTimeout is how long an idle connection is kept, as
 	// [NewTransport]'s IdleConnTimeout.
 	rawIdleTimeout = 90 * time.Second
-	// rawBufSize is each connection's read and write buffer.
+	// rawBufSize is the size of each connection's read buffer and of a request's write buffer.
 	rawBufSize = 4096
 )
 
@@ -128,8 +128,7 @@ type rawConn struct {
 	t  *RawTransport
 	c  *net.UnixConn // nil in parsing tests
 	rd io.Reader     // c, or the test's reader
-	br *bufio.Reader
-	bw *bufio.Writer
+	br *bufio.Reader // the connection's read buffer (writes take one from rawWriters)
 
 	idleSince time.Time
 	abort     func() // closes c; made once, for context.AfterFunc
@@ -161,9 +160,17 @@ type headerKV struct{ key, value string }
 func newRawConn(t *RawTransport, c *net.UnixConn) *rawConn {
 	rc := &rawConn{t: t, c: c, rd: c}
 	rc.br = bufio.NewReaderSize(c, rawBufSize)
-	rc.bw = bufio.NewWriterSize(c, rawBufSize)
 	rc.abort = func() { c.Close() }
 	return rc
+}
+
+// rawWriters holds the write buffers of requests being written.
+var rawWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, rawBufSize) }}
+
+// putRawWriter returns bw to rawWriters, dropping its connection.
+func putRawWriter(bw *bufio.Writer) {
+	bw.Reset(nil)
+	rawWriters.Put(bw)
 }
 
 func (rc *rawConn) close() {
@@ -303,9 +310,17 @@ func (t *RawTransport) roundTrip(ctx context.Context, rc *rawConn, req *http.Req
 		return err
 	}
 
-	chunked, err := writeRequestHead(rc.bw, req, body)
+	// The write buffer is the connection's only while a request is being
+	// written: an idle connection, or one carrying a long stream, holds
+	// none.
+	bw := rawWriters.Get().(*bufio.Writer)
+	bw.Reset(rc.c)
+	chunked, err := writeRequestHead(bw, req, body)
 	if err == nil {
-		err = rc.bw.Flush()
+		err = bw.Flush()
+	}
+	if err != nil || body == nil {
+		putRawWriter(bw)
 	}
 	if err != nil {
 		// Nothing of the body was read yet, and a write to a Unix socket
@@ -326,7 +341,8 @@ func (t *RawTransport) roundTrip(ctx context.Context, rc *rawConn, req *http.Req
 	if body != nil {
 		wrote = make(chan error, 1)
 		go func() {
-			err := writeBody(rc.bw, body, req.ContentLength, chunked)
+			err := writeBody(bw, body, req.ContentLength, chunked)
+			putRawWriter(bw)
 			if err != nil {
 				// The upstream waits for the rest of a body that will not
 				// come (the client's body failed, or the connection did):
