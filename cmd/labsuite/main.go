@@ -4,7 +4,8 @@
 // binary, interleaved round by round. `make bench` calls it after the Go
 // benchmarks; its benchfmt output is the results folder's loadgen.txt.
 // With -upstream docker the upstream is a sandboxed real dockerd
-// (internal/dockerd) and the scenarios are Docker API reads.
+// (internal/dockerd) and the scenarios are Docker API reads and a real
+// `docker save` of the 128 MiB lab/big image.
 //
 //	labsuite -loadgen BIN -sockproxy BIN -out loadgen.txt [flags]
 package main
@@ -65,8 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	scenarioFlagSet := false
 	fs.Visit(func(f *flag.Flag) { scenarioFlagSet = scenarioFlagSet || f.Name == "scenarios" })
 	if *upstreamKind == "docker" && !scenarioFlagSet {
-		// A real dockerd has no /_lab/blob and no sized image saves: only
-		// the Docker API reads.
+		// A real dockerd has no /_lab/blob and no sized image saves: the
+		// Docker API reads and a save of lab/big.
 		*scenarios = formatScenarios(suite.DockerScenarios)
 	}
 	scs, err := parseScenarios(*scenarios)

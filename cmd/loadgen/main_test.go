@@ -48,6 +48,7 @@ func TestBadFlags(t *testing.T) {
 		{"-target", "unix:///x.sock", "-scenario", "ping", "-name", "a/b"},
 		{"-target", "unix:///x.sock", "-scenario", "ping", "-c", "0"},
 		{"-target", "unix:///x.sock", "-scenario", "ping", "extra"},
+		{"-target", "unix:///x.sock", "-scenario", "save", "-size", "1MiB"},
 		{"-bogus"},
 	} {
 		var stdout, stderr bytes.Buffer

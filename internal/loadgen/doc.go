@@ -34,6 +34,13 @@
 //     about -size; the name keeps the -size asked for.
 //   - blob: GET /_lab/blob?size=SIZE (Content-Length; default 64KiB).
 //   - chunked: GET /images/lab/get?size=SIZE (chunked; default 1MiB).
+//   - save: GET /images/lab/big/get ([SaveImage]), a real `docker save` of
+//     the 128 MiB incompressible image the suite imports into its sandboxed
+//     dockerd (the simulator answers it with 1 MiB). The body's size is not
+//     known in advance: it is read to its end and counted for MB/s, its
+//     framing checked (a chunked body must end with its last chunk, a
+//     close-delimited one with a clean close, not a reset). No -size (it
+//     is an error).
 //   - events: each worker reads GET /events?every=1ms&count=1000 streams and
 //     opens the next when one ends; each event is one operation whose
 //     latency is its receipt time minus the timeNano the event carries (the
@@ -64,8 +71,17 @@
 // connection per worker, each request rendered once, responses parsed in
 // place and bodies skipped in a 64 KiB bufio.Reader (Content-Length,
 // chunked framing and the size are all checked), no goroutine and no
-// allocation per request. -client std is net/http's Client over one
-// Transport keeping N idle connections (MaxIdleConnsPerHost = N), without
+// allocation per request. A body with neither Content-Length nor chunking
+// (close-delimited, as sockproxy's splice-chunked strategy answers a
+// chunked upstream body, with Connection: close) is read to EOF and the
+// worker reconnects for its next request. Its end is only the server's
+// clean close, so a reset or other read error is a read error, never a
+// short success; a clean close that cuts it short is caught by the size
+// check where the size is known (chunked), not for save. -client std
+// reads such bodies the same way (net/http does).
+//
+// -client std is net/http's Client over one Transport keeping N idle
+// connections (MaxIdleConnsPerHost = N), without
 // transparent gzip or HTTP/2; it costs about three times the CPU per
 // request (two goroutine hand-offs and ~50 allocations), which on a small
 // machine is CPU taken from the server being measured: against wrk on 2

@@ -25,7 +25,12 @@ type fake struct {
 	hits       map[string]int
 	containers int // entries /containers/json lists by default
 	failAfter  int64
-	wg         sync.WaitGroup // hijacked attach streams
+	// closeDelimited answers image saves without Content-Length or
+	// chunking, ending the body by closing the connection (as sockproxy's
+	// splice-chunked strategy does); a failure then resets a TCP
+	// connection (SO_LINGER 0) and closes a Unix one cleanly.
+	closeDelimited bool
+	wg             sync.WaitGroup // hijacked attach streams
 }
 
 func newFake() *fake { return &fake{hits: map[string]int{}, containers: 3, failAfter: -1} }
@@ -89,6 +94,13 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write(make([]byte, n))
 	case strings.HasPrefix(path, "/images/") && strings.HasSuffix(path, "/get"):
 		n := sizeParam(r)
+		if r.URL.Query().Get("size") == "" {
+			n = fakeSaveSize
+		}
+		if f.closeDelimited {
+			f.saveClosing(w, n)
+			return
+		}
 		buf := make([]byte, 32<<10)
 		var sent int64
 		for n > 0 {
@@ -125,6 +137,32 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// fakeSaveSize is the body of an image save without ?size=.
+const fakeSaveSize = 300000
+
+// saveClosing writes a close-delimited body of n bytes on the hijacked
+// connection, or, with failAfter, that many bytes and then an abort.
+func (f *fake) saveClosing(w http.ResponseWriter, n int64) {
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	f.wg.Add(1)
+	defer f.wg.Done()
+	brw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nConnection: close\r\n\r\n")
+	fail := f.failAfter >= 0 && f.failAfter < n
+	if fail {
+		n = f.failAfter
+	}
+	brw.Write(make([]byte, n))
+	brw.Flush()
+	if tc, ok := conn.(*net.TCPConn); ok && fail {
+		tc.SetLinger(0) // Close sends a reset
+	}
+	conn.Close()
 }
 
 // attach echoes stdin as stdout frames; on stdin EOF it writes a final

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ func TestScenarios(t *testing.T) {
 		{"blob", 1536, "/_lab/blob", 1536},
 		{"blob", 0, "/_lab/blob", 64 << 10},
 		{"chunked", 100 << 10, "/images/lab/get", 100 << 10},
+		{"save", 0, "/images/" + SaveImage + "/get", fakeSaveSize},
 		{"attach", 64, "", 64},
 		{"attach", 40000, "", 40000},
 		{"events", 0, "", 0},
@@ -55,6 +57,75 @@ func TestScenarios(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestCloseDelimited checks that both clients read bodies that end when
+// the server closes the connection (what sockproxy's splice-chunked
+// strategy answers a chunked upstream body with), reconnect for the next
+// request, and count a reset or a short body as a read error.
+func TestCloseDelimited(t *testing.T) {
+	for _, network := range []string{"unix", "tcp"} {
+		for _, client := range []string{"raw", "std"} {
+			for _, c := range []struct {
+				scenario string
+				size     int64
+				bytes    int64
+			}{
+				{"chunked", 100 << 10, 100 << 10},
+				{"chunked", 0, 1 << 20},
+				{"save", 0, fakeSaveSize},
+			} {
+				name := fmt.Sprintf("%s/%s/%s/%d", network, client, c.scenario, c.size)
+				f := newFake()
+				f.closeDelimited = true
+				url := serve(t, f, network)
+				const n = 12
+				rep, err := Run(context.Background(), Config{Target: url, Scenario: c.scenario, Size: c.size, Conc: 3, Count: n, Client: client})
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				m := rep.Metrics
+				if m.Success != n || m.Bytes != n*c.bytes {
+					t.Errorf("%s: success %d, bytes %d (first error %q); want %d, %d", name, m.Success, m.Bytes, m.FirstError, n, n*c.bytes)
+				}
+			}
+		}
+	}
+}
+
+func TestCloseDelimitedAbort(t *testing.T) {
+	for _, c := range []struct {
+		network, scenario string
+	}{
+		{"tcp", "chunked"},  // reset
+		{"tcp", "save"},     // reset
+		{"unix", "chunked"}, // clean close, short body: the size tells
+	} {
+		for _, client := range []string{"raw", "std"} {
+			f := newFake()
+			f.closeDelimited = true
+			f.failAfter = 100000
+			url := serve(t, f, c.network)
+			size := int64(0)
+			if c.scenario == "chunked" {
+				size = 200000
+			}
+			rep, err := Run(context.Background(), Config{Target: url, Scenario: c.scenario, Size: size, Conc: 2, Count: 10, Client: client})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rep.Metrics.Errors; got.Read != 10 || got.Total() != 10 || rep.Metrics.Success != 0 {
+				t.Errorf("%s/%s/%s: errors %+v, success %d; want 10 read errors", c.network, client, c.scenario, got, rep.Metrics.Success)
+			}
+		}
+	}
+}
+
+func TestSaveSize(t *testing.T) {
+	err := (&Config{Target: "unix:///x.sock", Scenario: "save", Size: 1 << 20, Conc: 1, Count: 1}).Check()
+	if err == nil {
+		t.Errorf("Check(save with -size) succeeded; want an error")
 	}
 }
 

@@ -79,6 +79,9 @@ func (c *Config) Check() error {
 	if c.Size < 0 {
 		return errors.New("-size must not be negative")
 	}
+	if c.Scenario == "save" && c.Size != 0 {
+		return errors.New("scenario save has no -size: it saves " + SaveImage + " whatever its size")
+	}
 	if c.Conc < 0 || c.Rate < 0 || c.Count < 0 || c.Duration < 0 || c.Warmup < 0 || c.Timeout < 0 {
 		return errors.New("-c, -rate, -n, -d, -warmup and -timeout must not be negative")
 	}

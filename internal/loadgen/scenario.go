@@ -17,8 +17,13 @@ import (
 
 // Scenarios lists the scenario names -scenario accepts.
 func Scenarios() []string {
-	return []string{"ping", "json", "blob", "chunked", "events", "attach", "docker", "mix"}
+	return []string{"ping", "json", "blob", "chunked", "save", "events", "attach", "docker", "mix"}
 }
+
+// SaveImage is the image the save scenario exports: the 128 MiB
+// incompressible lab/big the suite imports into its sandboxed dockerd
+// (internal/dockerd's BigImage). The simulator answers any image name.
+const SaveImage = "lab/big"
 
 // mixable are the scenarios a -mix may name.
 var mixable = map[string]bool{"ping": true, "json": true, "blob": true, "chunked": true, "docker": true}
@@ -84,6 +89,8 @@ func newScenario(ctx context.Context, name, mix string, e *env) (Scenario, error
 		return &httpScenario{e: e, reqs: []httpReq{{path: "/_lab/blob?size=" + strconv.FormatInt(size, 10), want: size}}}, nil
 	case "chunked":
 		return &httpScenario{e: e, reqs: []httpReq{{path: "/images/lab/get?size=" + strconv.FormatInt(size, 10), want: size}}}, nil
+	case "save":
+		return &httpScenario{e: e, reqs: []httpReq{{path: "/images/" + SaveImage + "/get", want: -1}}}, nil
 	case "docker":
 		return dockerScenario(ctx, e)
 	case "events":

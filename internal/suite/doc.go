@@ -9,7 +9,7 @@
 // proxy's CPU time from /proc/PID/stat (utime+stime+cutime+cstime over the
 // process and its descendants, so socat's forked children count) and
 // appends it to loadgen's benchfmt line as proxy-cpu-s/GiB for the bulk
-// scenarios (blob, chunked) and proxy-cpu-ns/op for the others, and its peak
+// scenarios (blob, chunked, save) and proxy-cpu-ns/op for the others, and its peak
 // proportional set size during the run as proxy-peak-pss-KiB. Last, it
 // holds idle /events streams through each proxy and reports KiB/stream:
 // the growth of the proxy's proportional set size (PSS, so that forked

@@ -22,6 +22,14 @@ func TestCPUMetric(t *testing.T) {
 	}
 }
 
+func TestBulk(t *testing.T) {
+	for name, want := range map[string]bool{"blob": true, "chunked": true, "save": true, "ping": false, "json": false, "docker": false} {
+		if got := (Scenario{Name: name, Conc: 1}).bulk(); got != want {
+			t.Errorf("Scenario{Name: %q}.bulk() = %v; want %v", name, got, want)
+		}
+	}
+}
+
 func TestScenarioArgs(t *testing.T) {
 	sc := Scenario{Name: "json", Size: "1536B", Conc: 16}
 	if got, want := strings.Join(sc.Args(), " "), "-scenario json -c 16 -size 1536B"; got != want {
