@@ -13,8 +13,12 @@ import (
 )
 
 // DefaultMode is the mode used when Config.Mode is empty: the one the latest
-// benchmark results favour.
-const DefaultMode = "pooled"
+// benchmark results favour. splice-chunked splices chunked image saves and
+// exports over the raw transport (Config.Transport "raw", which cmd/sockproxy
+// uses by default) and copies everything else as pooled does, the best
+// copy in the results for Content-Length bodies and streams; over Go's
+// transport it is pooled.
+const DefaultMode = "splice-chunked"
 
 // The two modes that run Go's own proxy instead of ours.
 const (

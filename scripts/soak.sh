@@ -8,14 +8,16 @@
 # absolute floor; see package internal/soak).
 #
 # Environment: SOAK_D (default 10m), SOAK_STREAMS (default 1000),
-# SOAK_STRATEGY (default pooled), SOAK_MIX (default ping=80,json=15,chunked=5),
+# SOAK_STRATEGY (default splice-chunked, sockproxy's default), SOAK_TRANSPORT (default raw),
+# SOAK_MIX (default ping=80,json=15,chunked=5),
 # SOAK_C (loadgen connections, default 16), SOAK_EVERY (default 10s),
 # SOAK_WARMUP (default 10s), SOAK_OUT (output dir; default a new temp dir).
 # Loopback and Unix sockets only; it stops only the processes it started.
 source "$(dirname "$0")/lib.sh"
 SOAK_D=${SOAK_D:-10m}
 SOAK_STREAMS=${SOAK_STREAMS:-1000}
-SOAK_STRATEGY=${SOAK_STRATEGY:-pooled}
+SOAK_STRATEGY=${SOAK_STRATEGY:-splice-chunked}
+SOAK_TRANSPORT=${SOAK_TRANSPORT:-raw}
 SOAK_MIX=${SOAK_MIX:-ping=80,json=15,chunked=5}
 SOAK_C=${SOAK_C:-16}
 SOAK_EVERY=${SOAK_EVERY:-10s}
@@ -58,13 +60,13 @@ wait_for() {
 pids+=($!)
 wait_for "the simulator's socket $sock" test -S "$sock"
 
-"$bin/sockproxy" -listen 127.0.0.1:0 -socket "$sock" -strategy "$SOAK_STRATEGY" 2>"$out/sockproxy.log" &
+"$bin/sockproxy" -listen 127.0.0.1:0 -socket "$sock" -strategy "$SOAK_STRATEGY" -transport "$SOAK_TRANSPORT" 2>"$out/sockproxy.log" &
 proxy_pid=$!
 pids+=("$proxy_pid")
 wait_for "sockproxy to listen" grep -q "listening on" "$out/sockproxy.log"
 addr=$(sed -n 's/.*listening on \([^,]*\),.*/\1/p' "$out/sockproxy.log" | head -1)
 
-echo "soak: sockproxy (strategy $SOAK_STRATEGY, pid $proxy_pid) on $addr; $SOAK_STREAMS idle streams; mix $SOAK_MIX for $SOAK_D; output in $out"
+echo "soak: sockproxy (strategy $SOAK_STRATEGY, transport $SOAK_TRANSPORT, pid $proxy_pid) on $addr; $SOAK_STREAMS idle streams; mix $SOAK_MIX for $SOAK_D; output in $out"
 "$bin/soak" -target "$addr" -pid "$proxy_pid" -csv "$out/soak.csv" -streams "$SOAK_STREAMS" \
 	-d "$SOAK_D" -warmup "$SOAK_WARMUP" -every "$SOAK_EVERY" >"$out/soak.txt" 2>&1 &
 soak_pid=$!

@@ -45,7 +45,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.listen, "listen", "", "address to serve on: `host:port` or unix:/path (required)")
 	fs.StringVar(&o.socket, "socket", "", "upstream Unix socket `path` (required)")
 	fs.StringVar(&o.strategy, "strategy", proxy.DefaultMode, "proxy mode `name`, or list to print the names")
-	fs.StringVar(&o.transport, "transport", proxy.TransportStd, "upstream `transport`: std (Go's http.Transport) or raw (the lean one)")
+	fs.StringVar(&o.transport, "transport", "", "upstream `transport`: std (Go's http.Transport) or raw (the lean one); default raw, but std for -strategy stdlib and stdlib-default (Go's proxy over Go's transport)")
 	fs.StringVar(&o.profile, "profile", "", "write a `kind` of profile: cpu, mem, block, mutex or trace")
 	fs.StringVar(&o.profileDir, "profile-dir", ".", "`directory` for -profile output")
 	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 10*time.Second, "time allowed to read a request header")
@@ -60,6 +60,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.strategy == "list" {
 		return o, errList
+	}
+	if o.transport == "" {
+		o.transport = defaultTransport(o.strategy)
 	}
 	bad := func(format string, a ...any) (*options, error) {
 		err := fmt.Errorf(format, a...)
@@ -91,6 +94,17 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 	}
 	return o, nil
+}
+
+// defaultTransport is the transport a strategy gets when -transport is not
+// given: the raw transport, where the latest results favour the project's
+// strategies (see README), and Go's transport for the two modes that run
+// Go's own proxy, which are defined over it.
+func defaultTransport(strategy string) string {
+	if strategy == proxy.ModeStdlib || strategy == proxy.ModeStdlibDefault {
+		return proxy.TransportStd
+	}
+	return proxy.TransportRaw
 }
 
 var profileModes = map[string]func(*profile.Profile){

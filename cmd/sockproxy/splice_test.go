@@ -50,3 +50,29 @@ func TestSpliceChunkedAbortResets(t *testing.T) {
 		t.Errorf("stderr does not match %q:\n%s", want, in.stderr.String())
 	}
 }
+
+// TestDefaults checks the defaults the results chose: strategy
+// splice-chunked over the raw transport, and Go's transport for the modes
+// that run Go's own proxy.
+func TestDefaults(t *testing.T) {
+	path := testsock.Path(t, "up.sock")
+	serveUnix(t, path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "OK") }))
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "strategy splice-chunked, transport raw"},
+		{[]string{"-strategy", "pooled"}, "strategy pooled, transport raw"},
+		{[]string{"-strategy", "stdlib"}, "strategy stdlib, transport std"},
+		{[]string{"-strategy", "stdlib-default"}, "strategy stdlib-default, transport std"},
+		{[]string{"-strategy", "pooled", "-transport", "std"}, "strategy pooled, transport std"},
+	} {
+		in := start(t, append([]string{"-socket", path}, tc.args...)...)
+		if code, body := get(t, newClient(t), "http://"+in.addr+"/_ping"); code != 200 || body != "OK" {
+			t.Errorf("%q: GET /_ping: %d %q; want 200 OK", tc.args, code, body)
+		}
+		if !strings.Contains(in.stderr.String(), tc.want) {
+			t.Errorf("%q: log lacks %q:\n%s", tc.args, tc.want, in.stderr.String())
+		}
+	}
+}

@@ -28,7 +28,7 @@ func (s *Set) WriteSuite(w io.Writer) error {
 		switch c.Get("scenario") {
 		case "streams":
 			cols = append(cols, suiteColumn{c, "KiB/stream", "KiB/stream", 1, "%.1f"})
-		case "blob", "chunked":
+		case "blob", "chunked", "save":
 			cols = append(cols,
 				suiteColumn{c, UnitSpeed, sc + " MB/s", 1e-6, "%.0f"},
 				suiteColumn{c, "proxy-cpu-s/GiB", "cpu-s/GiB", 1, "%.2f"},

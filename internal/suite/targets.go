@@ -127,9 +127,10 @@ func startSockproxy(ctx context.Context, bin, socket, strategy, transport, cpus,
 		name += "-raw"
 	}
 	argv := []string{bin, "-listen", addr, "-socket", socket, "-strategy", strategy, "-max-conns", strconv.Itoa(maxConns)}
-	if transport != "" && transport != "std" {
-		argv = append(argv, "-transport", transport)
+	if transport == "" {
+		transport = "std"
 	}
+	argv = append(argv, "-transport", transport) // always: sockproxy's default depends on the strategy
 	return startProc(ctx, name, cpus, filepath.Join(dir, name+".log"), addr, argv...)
 }
 
