@@ -62,7 +62,9 @@ type Splicer interface {
 // TCP with less CPU than splice, and a stream's small messages cost more
 // system calls spliced (see results/README.md).
 //
-// A copy on a path the strategy splices is counted as spliced, or as a
+// A copy on a path the strategy splices is counted as spliced (when it
+// handed at least one span's rest to the kernel: a body that arrived whole
+// with its header has nothing to splice and is not counted), or as a
 // fallback when an end is not a raw socket (a body from http.Transport, a
 // client on a Unix socket, a stream response that must be flushed piece by
 // piece): it is then copied as Pooled does ([ReadSpliceCounts]). A
@@ -96,8 +98,11 @@ func (s spliceStrategy) copy(dst io.Writer, src io.Reader, size int64) (int64, e
 	}
 	if ss, ok := src.(SpliceSource); ok {
 		if rf, ok := dst.(io.ReaderFrom); ok {
-			path.spliced.Add(1)
-			return spanCopy(dst, rf, ss, size)
+			n, spliced, err := spanCopy(dst, rf, ss, size)
+			if spliced {
+				path.spliced.Add(1)
+			}
+			return n, err
 		}
 	}
 	if d, sr := unwrapConn(dst), unwrapConn(src); canSplice(d, sr) {
@@ -113,34 +118,37 @@ func (s spliceStrategy) copy(dst io.Writer, src io.Reader, size int64) (int64, e
 }
 
 // spanCopy writes each span's head to dst and hands its rest to rf.
-func spanCopy(dst io.Writer, rf io.ReaderFrom, src SpliceSource, size int64) (int64, error) {
-	var written int64
+// spliced reports whether any rest was handed over: a body that was all in
+// memory with its header (a ping) has nothing to splice, and is counted
+// neither as spliced nor as a fallback.
+func spanCopy(dst io.Writer, rf io.ReaderFrom, src SpliceSource, size int64) (written int64, spliced bool, err error) {
 	for {
 		head, rest, err := src.Span()
 		if len(head) > 0 {
 			nw, werr := write(dst, head)
 			written += int64(nw)
 			if werr != nil {
-				return written, werr
+				return written, spliced, werr
 			}
 		}
 		if err == io.EOF {
-			return written, checkSize(written, size)
+			return written, spliced, checkSize(written, size)
 		}
 		if err != nil {
-			return written, readErr(err)
+			return written, spliced, readErr(err)
 		}
 		if rest == nil || rest.N <= 0 {
 			continue
 		}
+		spliced = true
 		want := rest.N
 		n, err := rf.ReadFrom(rest)
 		written += n
 		if err != nil {
-			return written, netErr(err)
+			return written, spliced, netErr(err)
 		}
 		if n < want {
-			return written, readErr(io.ErrUnexpectedEOF)
+			return written, spliced, readErr(io.ErrUnexpectedEOF)
 		}
 	}
 }
