@@ -199,6 +199,7 @@ func cliSteps(t *testing.T, mode string, d *dockerCLI) {
 		}
 	})
 	s("save+load", func(c *check) {
+		defer bulkSlot()()
 		// docker save | tee >(sha256sum) | docker load, with no file between.
 		pr, pw := io.Pipe()
 		h := sha256.New()
@@ -224,6 +225,18 @@ func cliSteps(t *testing.T, mode string, d *dockerCLI) {
 			c.Fatalf("docker load: got %q; want %q", out.String(), want)
 		}
 	})
+}
+
+// bulkSlots bounds the 128 MiB transfers (save+load, the SDK's image save)
+// running at once across the modes, which run side by side: on two cores
+// a dozen concurrent saves through one dockerd can outlast CommandTimeout
+// even with no proxy. Each command's deadline starts once it has a slot.
+var bulkSlots = make(chan struct{}, 4)
+
+// bulkSlot waits for a slot in bulkSlots and returns its release.
+func bulkSlot() func() {
+	bulkSlots <- struct{}{}
+	return func() { <-bulkSlots }
 }
 
 // dockerCLI runs the docker CLI against one target.

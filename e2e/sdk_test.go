@@ -149,6 +149,7 @@ func sdkSteps(t *testing.T, mode, host string) {
 		}
 	})
 	s("image save", func(c *check) {
+		defer bulkSlot()()
 		cl, ctx := newSDK(c, host), stepCtx(c)
 		rc, err := cl.ImageSave(ctx, []string{dockerd.BigImage})
 		if err != nil {
