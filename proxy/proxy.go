@@ -212,7 +212,8 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 
 	strategy := p.strategy()
 	body := hasBody(req, res)
-	identity := body && spliceChunked(strategy, req, res)
+	offered := body && offersChunkedSplice(strategy, res)
+	identity := offered && canAnswerIdentity(req, res)
 	if identity {
 		// Close-delimited, so that the chunks' payload can be spliced
 		// (see splice.go); net/http drops the header itself.
@@ -237,7 +238,13 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 				dst = writerOnly{rw}
 			}
 		}
-		if _, err := strategy.Copy(req.Context(), dst, res.Body, res.ContentLength); err != nil {
+		copier := strategy
+		if res.ContentLength < 0 && !offered && isSplicer(strategy) {
+			// A small stream (events, logs, build output): not a splice
+			// strategy's to splice, nor a fallback to count.
+			copier = bodycopy.Pooled
+		}
+		if _, err := copier.Copy(req.Context(), dst, res.Body, res.ContentLength); err != nil {
 			res.Body.Close()
 			p.logCopyError(req, err)
 			if identity {

@@ -98,17 +98,31 @@ func rawStream(body io.ReadWriteCloser) (c *net.UnixConn, buffered []byte, ok bo
 	return ub.rc.c, buffered, true
 }
 
-// spliceChunked reports whether a chunked response is answered
-// close-delimited so that s can splice it (see the top of this file).
-func spliceChunked(s bodycopy.Strategy, req *http.Request, res *http.Response) bool {
+// offersChunkedSplice reports whether a chunked response is offered to a
+// splice strategy s: s splices chunked bodies, and the body is a bulk
+// transfer (isBulk) without trailers. Other chunked responses (small
+// streams) are copied as Pooled does and not counted.
+func offersChunkedSplice(s bodycopy.Strategy, res *http.Response) bool {
 	sp, ok := s.(bodycopy.Splicer)
 	if !ok || !sp.SplicesChunked() || res.ContentLength >= 0 || len(res.Trailer) > 0 {
 		return false
 	}
-	if _, ok := res.Body.(bodycopy.SpliceSource); !ok || !req.ProtoAtLeast(1, 1) || !tcpClient(req) {
-		return false
-	}
 	return isBulk(res.Header.Get("Content-Type"))
+}
+
+// canAnswerIdentity reports whether an offered chunked response can be
+// answered close-delimited and spliced (see the top of this file): its
+// body comes from the raw transport, the client speaks HTTP/1.1 over TCP.
+// Otherwise it stays chunked, and the strategy counts a fallback.
+func canAnswerIdentity(req *http.Request, res *http.Response) bool {
+	_, ok := res.Body.(bodycopy.SpliceSource)
+	return ok && req.ProtoAtLeast(1, 1) && tcpClient(req)
+}
+
+// isSplicer reports whether s is a splice strategy.
+func isSplicer(s bodycopy.Strategy) bool {
+	_, ok := s.(bodycopy.Splicer)
+	return ok
 }
 
 // isBulk reports whether a body of this media type is a bulk transfer:

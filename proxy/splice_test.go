@@ -55,6 +55,11 @@ func TestSplicePaths(t *testing.T) {
 						}
 					}
 				}
+				// A chunked JSON answer (a small stream, not a bulk body):
+				// copied as pooled, counted neither way.
+				if code, body, err := getBody(c, f.URL+"/containers/json?n=100"); err != nil || code != 200 || len(body) <= 2048 {
+					t.Errorf("GET /containers/json?n=100: %d, %d bytes, %v; want 200 and a chunked body", code, len(body), err)
+				}
 				attachEcho(t, f)
 				got := bodycopy.ReadSpliceCounts().Sub(before)
 
