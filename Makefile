@@ -45,10 +45,10 @@ e2e-podman:
 bench:
 	COUNT='$(COUNT)' BENCHTIME='$(BENCHTIME)' BENCH='$(BENCH)' COPY_BENCH='$(COPY_BENCH)' bash scripts/bench.sh
 
-## bench-quick: fewer sizes, 3 rounds, a short suite (about 3 minutes).
+## bench-quick: fewer sizes, 3 rounds, a short suite of stdlib, pooled and splice-chunked (under 3 minutes).
 bench-quick:
 	COUNT=3 BENCHTIME=0.2s BENCH='$(QUICK_BENCH)' COPY_BENCH='$(QUICK_COPY_BENCH)' \
-		SUITE_ROUNDS=1 SUITE_D=1s STREAMS=200 bash scripts/bench.sh
+		SUITE_ROUNDS=1 SUITE_D=1s STREAMS=200 SUITE_STRATEGIES=stdlib,pooled,splice-chunked bash scripts/bench.sh
 
 ## compare OLD=dir NEW=dir: benchstat between two results folders.
 compare:

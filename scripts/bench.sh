@@ -9,7 +9,8 @@
 # instead of a new one); SUITE (1: run the cross-process suite after the Go
 # benchmarks, 0: skip it), SUITE_ROUNDS (default 5), SUITE_D (loadgen
 # duration per run, default 1s), STREAMS (idle streams for the memory
-# measure, default 1000), SUITE_SCENARIOS (labsuite -scenarios), UPSTREAM
+# measure, default 1000), SUITE_SCENARIOS (labsuite -scenarios), SUITE_STRATEGIES
+# (labsuite -strategies; default every mode), UPSTREAM
 # (the suite's upstream: sim, the default, or docker for a sandboxed real
 # dockerd; needs root and docker.io).
 source "$(dirname "$0")/lib.sh"
@@ -22,12 +23,13 @@ SUITE_ROUNDS=${SUITE_ROUNDS:-5}
 SUITE_D=${SUITE_D:-1s}
 STREAMS=${STREAMS:-1000}
 SUITE_SCENARIOS=${SUITE_SCENARIOS:-}
+SUITE_STRATEGIES=${SUITE_STRATEGIES:-}
 UPSTREAM=${UPSTREAM:-sim}
 
 dir=${RESULTS:-$(new_results_dir)}
 mkdir -p "$dir"
 write_env "$dir" "COUNT=$COUNT" "BENCHTIME=$BENCHTIME" "BENCH=$BENCH" "COPY_BENCH=$COPY_BENCH" \
-	"SUITE=$SUITE" "UPSTREAM=$UPSTREAM" "SUITE_ROUNDS=$SUITE_ROUNDS" "SUITE_D=$SUITE_D" "STREAMS=$STREAMS" \
+	"SUITE=$SUITE" "UPSTREAM=$UPSTREAM" "SUITE_STRATEGIES=${SUITE_STRATEGIES:-all}" "SUITE_ROUNDS=$SUITE_ROUNDS" "SUITE_D=$SUITE_D" "STREAMS=$STREAMS" \
 	"peers=$(peer_versions)"
 echo "results: ${dir#$ROOT/}"
 
@@ -58,7 +60,8 @@ if [ "$SUITE" != 0 ]; then
 	(cd "$ROOT" && $GO build -o "$bin/" ./cmd/loadgen ./cmd/sockproxy ./cmd/labsuite)
 	: >"$dir/loadgen.txt"
 	"$bin/labsuite" -loadgen "$bin/loadgen" -sockproxy "$bin/sockproxy" -out "$dir/loadgen.txt" \
-		-upstream "$UPSTREAM" -rounds "$SUITE_ROUNDS" -d "$SUITE_D" -streams "$STREAMS" ${SUITE_SCENARIOS:+-scenarios "$SUITE_SCENARIOS"}
+		-upstream "$UPSTREAM" -rounds "$SUITE_ROUNDS" -d "$SUITE_D" -streams "$STREAMS" ${SUITE_SCENARIOS:+-scenarios "$SUITE_SCENARIOS"} \
+		${SUITE_STRATEGIES:+-strategies "$SUITE_STRATEGIES"}
 	echo "suite done in $(($(date +%s) - start))s"
 fi
 
