@@ -64,40 +64,38 @@ func waitClosed(c net.Conn) (string, error) {
 // -read-header-timeout closes the connection although bytes keep coming,
 // the upstream never sees the request, and other clients are served.
 func TestSlowlorisHeaderTimeout(t *testing.T) {
-	for _, mode := range proxy.Modes() {
-		t.Run("mode="+mode, func(t *testing.T) {
-			t.Parallel()
-			sock, n := countingUpstream(t)
-			in := start(t, "-socket", sock, "-strategy", mode, "-read-header-timeout", "200ms")
-			c, err := net.Dial("tcp", in.addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			stop := make(chan struct{})
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				trickle(c, stop)
-			}()
-			out, err := waitClosed(c)
-			close(stop)
-			<-done
-			if err != nil {
-				t.Fatalf("trickling client: %v", err)
-			}
-			// net/http answers a header cut short by its deadline with 400.
-			if out != "" && !strings.HasPrefix(out, "HTTP/1.1 400 ") && !strings.HasPrefix(out, "HTTP/1.1 408 ") {
-				t.Errorf("trickling client got %q; want nothing, 400 or 408", out)
-			}
-			if got := n.Load(); got != 0 {
-				t.Errorf("upstream got %d requests; want 0", got)
-			}
-			if code, body := get(t, newClient(t), "http://"+in.addr+"/_ping"); code != 200 || body != "OK" {
-				t.Errorf("other client: got %d %q; want 200 OK", code, body)
-			}
-		})
-	}
+	forEachMode(t, proxy.Modes(), func(t *testing.T, mode, transport string) {
+		t.Parallel()
+		sock, n := countingUpstream(t)
+		in := start(t, "-socket", sock, "-strategy", mode, "-transport", transport, "-read-header-timeout", "200ms")
+		c, err := net.Dial("tcp", in.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			trickle(c, stop)
+		}()
+		out, err := waitClosed(c)
+		close(stop)
+		<-done
+		if err != nil {
+			t.Fatalf("trickling client: %v", err)
+		}
+		// net/http answers a header cut short by its deadline with 400.
+		if out != "" && !strings.HasPrefix(out, "HTTP/1.1 400 ") && !strings.HasPrefix(out, "HTTP/1.1 408 ") {
+			t.Errorf("trickling client got %q; want nothing, 400 or 408", out)
+		}
+		if got := n.Load(); got != 0 {
+			t.Errorf("upstream got %d requests; want 0", got)
+		}
+		if code, body := get(t, newClient(t), "http://"+in.addr+"/_ping"); code != 200 || body != "OK" {
+			t.Errorf("other client: got %d %q; want 200 OK", code, body)
+		}
+	})
 }
 
 // TestSlowlorisMaxConns fills -max-conns with clients that never finish
@@ -166,38 +164,36 @@ func TestSlowlorisMaxConns(t *testing.T) {
 // outlasts -grace: the client sees an aborted body, never a complete one,
 // new connections are refused, and sockproxy exits 0.
 func TestShutdownGraceOver(t *testing.T) {
-	for _, mode := range proxy.Modes() {
-		t.Run("mode="+mode, func(t *testing.T) {
-			t.Parallel()
-			sock := testsock.Path(t, "up.sock")
-			serveUnix(t, sock, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				// More than net/http buffers, so the header reaches the
-				// client although the proxy does not flush a
-				// Content-Length body.
-				w.Header().Set("Content-Length", "1048576")
-				io.WriteString(w, strings.Repeat("x", 128<<10))
-				http.NewResponseController(w).Flush()
-				<-r.Context().Done() // until the proxy gives up
-			}))
-			in := start(t, "-socket", sock, "-strategy", mode, "-grace", "100ms")
-			c := newClient(t)
-			res, err := c.Get("http://" + in.addr + "/_lab/blob")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			in.stop()
-			body, err := io.ReadAll(res.Body)
-			if err == nil {
-				t.Errorf("in-flight body %q read to a clean end; want an aborted read", body)
-			}
-			if code := in.waitExit(t); code != 0 {
-				t.Errorf("exit %d; want 0", code)
-			}
-			if conn, err := net.Dial("tcp", in.addr); err == nil {
-				conn.Close()
-				t.Errorf("a connection was accepted after shutdown; want it refused")
-			}
-		})
-	}
+	forEachMode(t, proxy.Modes(), func(t *testing.T, mode, transport string) {
+		t.Parallel()
+		sock := testsock.Path(t, "up.sock")
+		serveUnix(t, sock, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// More than net/http buffers, so the header reaches the
+			// client although the proxy does not flush a
+			// Content-Length body.
+			w.Header().Set("Content-Length", "1048576")
+			io.WriteString(w, strings.Repeat("x", 128<<10))
+			http.NewResponseController(w).Flush()
+			<-r.Context().Done() // until the proxy gives up
+		}))
+		in := start(t, "-socket", sock, "-strategy", mode, "-transport", transport, "-grace", "100ms")
+		c := newClient(t)
+		res, err := c.Get("http://" + in.addr + "/_lab/blob")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		in.stop()
+		body, err := io.ReadAll(res.Body)
+		if err == nil {
+			t.Errorf("in-flight body %q read to a clean end; want an aborted read", body)
+		}
+		if code := in.waitExit(t); code != 0 {
+			t.Errorf("exit %d; want 0", code)
+		}
+		if conn, err := net.Dial("tcp", in.addr); err == nil {
+			conn.Close()
+			t.Errorf("a connection was accepted after shutdown; want it refused")
+		}
+	})
 }

@@ -233,10 +233,11 @@ func forEachMode(t *testing.T, modes []string, f func(t *testing.T, mode, transp
 	}
 }
 
-// TestShutdownFinishesInFlight stops sockproxy while a request waits for
-// its body: the request completes, then sockproxy exits 0.
+// TestShutdownFinishesInFlight stops sockproxy, in every mode over every
+// transport, while a request waits for its body: the request completes,
+// then sockproxy exits 0.
 func TestShutdownFinishesInFlight(t *testing.T) {
-	forEachMode(t, []string{"alloc"}, testShutdownFinishesInFlight)
+	forEachMode(t, proxy.Modes(), testShutdownFinishesInFlight)
 }
 
 func testShutdownFinishesInFlight(t *testing.T, mode, transport string) {
