@@ -8,8 +8,8 @@ source "$(dirname "$0")/lib.sh"
 pattern=${1:?usage: profile.sh BENCH_PATTERN}
 BENCHTIME=${BENCHTIME:-1s}
 dir=${RESULTS:-$(new_results_dir)}
-prof=$dir/profiles
-mkdir -p "$prof"
+mkdir -p "$dir/profiles"
+prof=$(cd "$dir/profiles" && pwd) # absolute: the benchmark runs in its package's directory
 write_env "$prof" "BENCH=$pattern" "BENCHTIME=$BENCHTIME" "PROFILE=cpu,mem"
 pkg=./bench
 case $pattern in Copy* | *BenchmarkCopy*) pkg=./copy ;; esac
