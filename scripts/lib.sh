@@ -45,3 +45,16 @@ peer_versions() {
 	if command -v wrk >/dev/null; then v=$(wrk -v 2>&1 | awk 'NR==1 {print $2}') || true; out+="wrk $v; "; fi
 	echo "${out:-none}"
 }
+
+# wait_for DESC CMD...: poll CMD every 0.1 s for up to 10 s; on failure say,
+# prefixed with the script's name, what was not there.
+wait_for() {
+	local desc=$1 i
+	shift
+	for i in $(seq 100); do
+		if "$@" 2>/dev/null; then return 0; fi
+		sleep 0.1
+	done
+	echo "$(basename "$0" .sh): gave up waiting for $desc" >&2
+	return 1
+}

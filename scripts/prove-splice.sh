@@ -36,18 +36,6 @@ cleanup() {
 trap cleanup EXIT
 (cd "$ROOT" && $GO build -o "$work/" ./cmd/sockproxy ./cmd/upstream ./cmd/loadgen)
 
-# wait_for DESC CMD...: poll CMD for up to 10 s.
-wait_for() {
-	local desc=$1 i
-	shift
-	for i in $(seq 100); do
-		if "$@" 2>/dev/null; then return 0; fi
-		sleep 0.1
-	done
-	echo "prove-splice: gave up waiting for $desc" >&2
-	return 1
-}
-
 sock=$work/up.sock
 "$work/upstream" -socket "$sock" 2>"$out/upstream.log" &
 pids+=($!)

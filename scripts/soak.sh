@@ -45,17 +45,6 @@ cleanup() {
 trap cleanup EXIT
 (cd "$ROOT" && $GO build -o "$bin/" ./cmd/sockproxy ./cmd/upstream ./cmd/loadgen ./cmd/soak)
 
-# wait_for DESC CMD...: poll CMD for up to 10 s.
-wait_for() {
-	local desc=$1 i; shift
-	for i in $(seq 100); do
-		if "$@" 2>/dev/null; then return 0; fi
-		sleep 0.1
-	done
-	echo "soak: gave up waiting for $desc" >&2
-	return 1
-}
-
 "$bin/upstream" -socket "$sock" 2>"$out/upstream.log" &
 pids+=($!)
 wait_for "the simulator's socket $sock" test -S "$sock"
