@@ -226,17 +226,15 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		switch {
 		case identity:
 			flush(rw)
-			dst = &identityWriter{rw: rw}
+			dst = &identityWriter{flushWriter{w: rw}}
 		case isStream(res):
 			// Send the header now: a client waiting on it (docker run
 			// waits for /wait's header before attaching) must not wait for
 			// the first body byte. Then flush after every write.
 			flush(rw)
 			dst = &flushWriter{w: rw}
-		case !tcpClient(req):
-			if _, ok := strategy.(bodycopy.Splicer); ok {
-				dst = writerOnly{rw}
-			}
+		case isSplicer(strategy) && !tcpClient(req):
+			dst = writerOnly{rw}
 		}
 		copier := strategy
 		if res.ContentLength < 0 && !offered && isSplicer(strategy) {

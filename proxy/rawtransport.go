@@ -1221,15 +1221,8 @@ func (b *rawChunkedBody) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if b.n == 0 {
-		if err := b.nextChunk(); err != nil {
-			b.err = err
-			if err == io.EOF {
-				b.eof.Store(true)
-				b.err = nil
-			}
-			return 0, err
-		}
+	if err := b.startChunk(); err != nil {
+		return 0, err
 	}
 	// As much of the chunk as fits in p: what is buffered (for a chunk
 	// that fits the buffer, one fill of it), then the rest straight from
@@ -1257,6 +1250,23 @@ func (b *rawChunkedBody) Read(p []byte) (int, error) {
 		return n, b.err
 	}
 	return n, nil
+}
+
+// startChunk begins the next chunk when the current one is used up (see
+// nextChunk). The body's end is recorded (io.EOF from then on), and any
+// other error is kept for every later call.
+func (b *rawChunkedBody) startChunk() error {
+	if b.n > 0 {
+		return nil
+	}
+	err := b.nextChunk()
+	switch {
+	case err == io.EOF:
+		b.eof.Store(true)
+	case err != nil:
+		b.err = err
+	}
+	return err
 }
 
 // nextChunk reads the CRLF ending the previous chunk and the next chunk's

@@ -61,15 +61,8 @@ func (b *rawChunkedBody) Span() ([]byte, *io.LimitedReader, error) {
 	if b.eof.Load() {
 		return nil, nil, io.EOF
 	}
-	if b.n == 0 {
-		if err := b.nextChunk(); err != nil {
-			if err == io.EOF {
-				b.eof.Store(true)
-				return nil, nil, io.EOF
-			}
-			b.err = err
-			return nil, nil, err
-		}
+	if err := b.startChunk(); err != nil {
+		return nil, nil, err
 	}
 	br := b.f.rc.br
 	k := int(min(int64(br.Buffered()), b.n))
@@ -141,23 +134,16 @@ func tcpClient(req *http.Request) bool {
 	return ok
 }
 
-// identityWriter is the destination of a close-delimited response: Write
-// sends its bytes at once, ReadFrom hands a span to net/http's
-// response writer, which splices it into the connection.
+// identityWriter is the destination of a close-delimited response: a
+// flushWriter (its Write sends the bytes at once) whose ReadFrom hands a
+// span to net/http's response writer, which splices it into the
+// connection.
 type identityWriter struct {
-	rw http.ResponseWriter
-}
-
-func (w *identityWriter) Write(p []byte) (int, error) {
-	n, err := w.rw.Write(p)
-	if err != nil {
-		return n, err
-	}
-	return n, flush(w.rw)
+	flushWriter
 }
 
 func (w *identityWriter) ReadFrom(r io.Reader) (int64, error) {
-	return w.rw.(io.ReaderFrom).ReadFrom(r)
+	return w.w.(io.ReaderFrom).ReadFrom(r)
 }
 
 // writerOnly hides a response writer's ReadFrom from a splice strategy
