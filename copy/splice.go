@@ -253,22 +253,20 @@ func (p *pathCounter) read() PathCounts {
 
 var spliceLength, spliceChunked, spliceStream pathCounter
 
-// pathOf classifies a copy: a stream when either end is a net.Conn, else a
-// body of known or unknown length.
+// pathOf classifies a copy: a known size is a Content-Length body (or
+// BenchmarkCopy's sized socket copy); of the rest, one with either end a
+// net.Conn is an upgraded stream, any other a chunked body.
 func pathOf(dst io.Writer, src io.Reader, size int64) *pathCounter {
+	if size >= 0 {
+		return &spliceLength
+	}
 	if lr, ok := src.(*io.LimitedReader); ok {
 		src = lr.R
 	}
 	_, dc := dst.(net.Conn)
 	_, sc := src.(net.Conn)
-	switch {
-	case dc || sc:
-		if size >= 0 {
-			return &spliceLength // BenchmarkCopy's sized socket copy
-		}
+	if dc || sc {
 		return &spliceStream
-	case size >= 0:
-		return &spliceLength
 	}
 	return &spliceChunked
 }
