@@ -24,6 +24,14 @@ var Goals = []Goal{
 	{Keys: "shape=blob/size=64MiB", Units: []string{UnitCPU}, Max: []float64{0.7}},
 }
 
+// verdict words a goal's outcome.
+func verdict(met bool) string {
+	if met {
+		return "met"
+	}
+	return "MISSED"
+}
+
 // reference strategies are not candidates for "best".
 func isReference(strategy string) bool {
 	return strategy == "direct" || strings.HasPrefix(strategy, "stdlib")
@@ -63,11 +71,7 @@ func (s *Set) WriteGoals(w io.Writer) error {
 				continue
 			}
 			r := own / ref
-			verdict := "met"
-			if r > g.Max[i] {
-				verdict = "MISSED"
-			}
-			parts = append(parts, fmt.Sprintf("%s %.2fx (goal ≤ %.2fx: %s)", u, r, g.Max[i], verdict))
+			parts = append(parts, fmt.Sprintf("%s %.2fx (goal ≤ %.2fx: %s)", u, r, g.Max[i], verdict(r <= g.Max[i])))
 		}
 		fmt.Fprintf(w, "  %-32s best=%-10s %s\n", g.Keys, best, strings.Join(parts, "; "))
 	}

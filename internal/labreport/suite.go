@@ -111,12 +111,6 @@ func (s *Set) WriteSpliceGoals(w io.Writer) error {
 			fmt.Fprintf(w, "  %-32s no sockproxy target measured\n", c.Keys)
 			continue
 		}
-		verdict := func(ok bool) string {
-			if ok {
-				return "met"
-			}
-			return "MISSED"
-		}
 		line := fmt.Sprintf("  %-32s best=%s cpu-s/GiB %.2f (%s)", c.Keys, best, bestV, verdict(bestV <= SpliceMaxCPU))
 		speed, _, ok1 := s.Median(c, best, UnitSpeed)
 		direct, _, ok2 := s.Median(c, "direct", UnitSpeed)
