@@ -115,16 +115,7 @@ func TestFaultUpstreamRestart(t *testing.T) {
 		}()
 
 		// An attach session, open across the restart.
-		ac := f.dial(t)
-		abr := bufio.NewReader(ac)
-		io.WriteString(ac, upgradeRequest)
-		if err := readUpgradeStatus(abr); err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(ac, "ping\n")
-		if _, p, err := upstream.ReadFrame(abr); err != nil || string(p) != "ping\n" {
-			t.Fatalf("attach echo %q, %v; want %q", p, err, "ping\n")
-		}
+		_, abr := attachPing(t, f)
 
 		if err := sim.Close(); err != nil {
 			t.Fatal(err)
@@ -154,6 +145,23 @@ func TestFaultUpstreamRestart(t *testing.T) {
 			t.Errorf("after restart: blob got %d, %d bytes, %v; want 200, 1 MiB", code, len(body), err)
 		}
 	})
+}
+
+// attachPing attaches to the simulator through f and has one line
+// echoed; it returns the open session.
+func attachPing(t *testing.T, f *frontEnd) (*net.TCPConn, *bufio.Reader) {
+	t.Helper()
+	ac := f.dial(t)
+	abr := bufio.NewReader(ac)
+	io.WriteString(ac, upgradeRequest)
+	if err := readUpgradeStatus(abr); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(ac, "ping\n")
+	if _, p, err := upstream.ReadFrame(abr); err != nil || string(p) != "ping\n" {
+		t.Fatalf("attach echo %q, %v; want %q", p, err, "ping\n")
+	}
+	return ac, abr
 }
 
 // readUpgradeStatus reads a response and checks it is a 101.

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"errors"
 	"io"
@@ -91,16 +90,7 @@ func TestSplicePaths(t *testing.T) {
 // attachEcho attaches through f, echoes one line and half-closes.
 func attachEcho(t *testing.T, f *frontEnd) {
 	t.Helper()
-	ac := f.dial(t)
-	abr := bufio.NewReader(ac)
-	io.WriteString(ac, upgradeRequest)
-	if err := readUpgradeStatus(abr); err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(ac, "ping\n")
-	if _, p, err := upstream.ReadFrame(abr); err != nil || string(p) != "ping\n" {
-		t.Fatalf("attach echo %q, %v; want %q", p, err, "ping\n")
-	}
+	ac, abr := attachPing(t, f)
 	if err := ac.CloseWrite(); err != nil {
 		t.Fatal(err)
 	}
