@@ -80,16 +80,56 @@ func WaitConn(c syscall.Conn) error {
 	return err
 }
 
+// Readable reports, without blocking, whether the stream socket c has
+// bytes or its end (or an error) pending: whether a Read would return at
+// once. It reads nothing (a one-byte recv(MSG_PEEK|MSG_DONTWAIT)). A
+// socket it cannot probe counts as readable, so that the caller goes on to
+// Read and lets the Read report it.
+func Readable(c syscall.Conn) bool {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return true
+	}
+	p := probers.Get().(*prober)
+	ready := true
+	if err := rc.Read(p.once); err == nil {
+		ready = p.ready
+	}
+	probers.Put(p)
+	return ready
+}
+
+// Ended reports, without blocking or reading, whether the stream socket c
+// has reached its end: the peer closed (or half-closed) its side, or the
+// socket failed. Bytes pending, or nothing yet, are no end.
+func Ended(c syscall.Conn) bool {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return true
+	}
+	p := probers.Get().(*prober)
+	ended := true
+	if err := rc.Read(p.once); err == nil {
+		ended = p.ended
+	}
+	probers.Put(p)
+	return ended
+}
+
 // prober is WaitConn's probe with its one-byte buffer; probe is bound
 // once, so that a wait allocates nothing but SyscallConn's handle.
 type prober struct {
 	b     [1]byte
 	probe func(fd uintptr) bool
+	once  func(fd uintptr) bool // Readable's and Ended's: one probe, no wait
+	ready bool                  // once's answer: something is pending
+	ended bool                  // once's answer: the end or an error is
 }
 
 var probers = sync.Pool{New: func() any {
 	p := new(prober)
 	p.probe = p.peek
+	p.once = p.peekOnce
 	return p
 }}
 
@@ -97,16 +137,26 @@ var probers = sync.Pool{New: func() any {
 // false means nothing yet, and the poller waits before the next probe.
 func (p *prober) peek(fd uintptr) bool {
 	for {
-		_, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&p.b[0])), 1,
+		n, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&p.b[0])), 1,
 			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
 		switch e {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
+			p.ended = false
 			return false
 		}
+		p.ended = e != 0 || n == 0
 		return true // a byte, the end (0) or an error: Read will tell
 	}
+}
+
+// peekOnce records in p.ready whether fd has a byte or its end pending,
+// and in p.ended whether that is its end; it never asks the poller to
+// wait.
+func (p *prober) peekOnce(fd uintptr) bool {
+	p.ready = p.peek(fd)
+	return true
 }
 
 // idleDrained is the Read size below which idleCopy takes a source as

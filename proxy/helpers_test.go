@@ -116,14 +116,43 @@ func expect(t *testing.T, mode, name string, err error) {
 // logBuffer collects the proxy's log; it is printed when the test ends, so
 // nothing logs through t after the test is over.
 type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	wrote chan struct{} // closed at the next Write, for waitFor
 }
 
 func (b *logBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.wrote != nil {
+		close(b.wrote)
+		b.wrote = nil
+	}
 	return b.buf.Write(p)
+}
+
+// waitFor waits until the log contains want, and reports false when it
+// does not by the test deadline.
+func (b *logBuffer) waitFor(want string) bool {
+	timer := time.NewTimer(testDeadline)
+	defer timer.Stop()
+	for {
+		b.mu.Lock()
+		if strings.Contains(b.buf.String(), want) {
+			b.mu.Unlock()
+			return true
+		}
+		if b.wrote == nil {
+			b.wrote = make(chan struct{})
+		}
+		wrote := b.wrote
+		b.mu.Unlock()
+		select {
+		case <-wrote:
+		case <-timer.C:
+			return false
+		}
+	}
 }
 
 func (b *logBuffer) String() string {
@@ -165,12 +194,19 @@ type frontEnd struct {
 	log *logBuffer
 }
 
+// testParkIdle makes every test's raw-transport stream park the first
+// time it idles (an expired deadline: the wait gives up at once), so that
+// every stream test covers a parked stream as well as the bytes relayed
+// before it parked; park_test.go covers streams that never park.
+const testParkIdle = time.Nanosecond
+
 // startProxy serves New(Config{Socket: socket, Mode: mode}) on a TCP port
 // of 127.0.0.1, with the transport named in t's name (see forEachMode).
 func startProxy(t *testing.T, mode, socket string) *frontEnd {
 	t.Helper()
 	lb := &logBuffer{}
-	h, err := New(Config{Socket: socket, Mode: mode, Transport: transportOf(t), MaxConns: 16, ErrorLog: log.New(lb, "", 0)})
+	h, err := New(Config{Socket: socket, Mode: mode, Transport: transportOf(t), MaxConns: 16, ErrorLog: log.New(lb, "", 0),
+		ParkIdle: testParkIdle})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http/httputil"
 	"slices"
 	"strings"
+	"time"
 
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
 )
@@ -50,6 +51,11 @@ type Config struct {
 	// "raw" isolates the transport; mode "stdlib-default" is defined by
 	// Go's default transport and accepts only "std".
 	Transport string
+
+	// ParkIdle is ReverseProxy.ParkIdle: how long a chunked stream over
+	// the raw transport may idle before it is parked (0 means
+	// DefaultParkIdle, negative never). The stdlib modes never park.
+	ParkIdle time.Duration
 }
 
 // New returns the handler for cfg.Mode over cfg.Transport, proxying to
@@ -110,6 +116,7 @@ func New(cfg Config) (http.Handler, error) {
 		Strategy:     s,
 		ErrorLog:     logger,
 		ErrorHandler: errorHandler,
+		ParkIdle:     cfg.ParkIdle,
 	}, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
 )
@@ -80,6 +81,17 @@ type ReverseProxy struct {
 	// If nil, the error is logged to ErrorLog and the client gets
 	// 502 Bad Gateway with the error's text as body.
 	ErrorHandler func(http.ResponseWriter, *http.Request, error)
+
+	// ParkIdle is how long a chunked stream from a [RawTransport] (events,
+	// logs -f, wait) may stay idle before it is parked: its client
+	// connection is hijacked and the stream relayed by two small
+	// goroutines, so that ServeHTTP returns and net/http's per-request
+	// buffers and goroutines are freed (see park.go). After its last
+	// chunk the connection goes back to the *http.Server that served the
+	// request (keep-alive is kept), or is closed where it cannot.
+	//
+	// If zero, [DefaultParkIdle] is used; a negative ParkIdle never parks.
+	ParkIdle time.Duration
 }
 
 // Hop-by-hop headers, removed in both directions (RFC 9110 section 7.6.1,
@@ -223,6 +235,7 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 
 	if body {
 		var dst io.Writer = rw
+		var parkBody *rawChunkedBody // a stream that may be parked
 		switch {
 		case identity:
 			flush(rw)
@@ -233,6 +246,7 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 			// the first body byte. Then flush after every write.
 			flush(rw)
 			dst = &flushWriter{w: rw}
+			parkBody = p.parkable(req, outreq, res)
 		case isSplicer(strategy) && !tcpClient(req):
 			dst = writerOnly{rw}
 		}
@@ -242,7 +256,16 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 			// strategy's to splice, nor a fallback to count.
 			copier = bodycopy.Pooled
 		}
-		if _, err := copier.Copy(req.Context(), dst, res.Body, res.ContentLength); err != nil {
+		var err error
+		if parkBody != nil {
+			var parked bool
+			if parked, err = p.copyStream(rw, req, res, parkBody, copier, dst); parked {
+				return // the parked stream's goroutine relays the rest
+			}
+		} else {
+			_, err = copier.Copy(req.Context(), dst, res.Body, res.ContentLength)
+		}
+		if err != nil {
 			res.Body.Close()
 			p.logCopyError(req, err)
 			if identity {

@@ -8,13 +8,21 @@
 //
 //	sockproxy -listen ADDR -socket PATH [-strategy NAME] [-transport std|raw]
 //	          [-profile cpu|mem|block|mutex|trace] [-profile-dir DIR]
-//	          [-read-header-timeout D] [-max-conns N] [-grace D]
+//	          [-read-header-timeout D] [-max-conns N] [-grace D] [-park-idle D]
 //
 // ADDR is host:port or unix:/path. PATH is the upstream Unix socket.
 // -strategy names the proxy mode (see package proxy); -strategy list prints
 // the names, one per line, and exits. -transport picks the upstream
-// transport: std (Go's http.Transport, the default) or raw (package
-// proxy's RawTransport); -strategy stdlib-default accepts only std.
+// transport: raw (package proxy's RawTransport, the default) or std (Go's
+// http.Transport, the default for -strategy stdlib, and the only one
+// -strategy stdlib-default accepts).
+//
+// -park-idle (default 1ms; 0 never) parks a chunked stream over the raw
+// transport (events, logs -f, wait) once it has been idle that long: its
+// client connection is hijacked and the stream relayed by two small
+// goroutines, which frees net/http's per-request buffers and goroutine.
+// After the stream's last chunk the connection goes back to the server
+// (keep-alive is kept).
 //
 // A socket missing at start is not fatal: sockproxy logs one warning naming
 // it, answers 502 (the body names the path) while it is missing, and

@@ -32,6 +32,7 @@ type options struct {
 	readHeaderTimeout time.Duration
 	maxConns          int
 	grace             time.Duration
+	parkIdle          time.Duration
 }
 
 // errList is returned by parseFlags for -strategy list.
@@ -51,6 +52,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 10*time.Second, "time allowed to read a request header")
 	fs.IntVar(&o.maxConns, "max-conns", 0, "cap on concurrent client connections, and the upstream pool size (0: no cap, pool of 64)")
 	fs.DurationVar(&o.grace, "grace", 10*time.Second, "time in-flight requests and streams get at shutdown")
+	fs.DurationVar(&o.parkIdle, "park-idle", proxy.DefaultParkIdle, "idle time after which a chunked stream over the raw transport (events, logs -f) is parked, freeing its request's buffers and goroutine (0: never)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: sockproxy -listen ADDR -socket PATH [flags]\n\n")
 		fs.PrintDefaults()
@@ -87,6 +89,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return bad("-max-conns must be >= 0, got %d", o.maxConns)
 	case o.grace < 0:
 		return bad("-grace must be >= 0, got %s", o.grace)
+	case o.parkIdle < 0:
+		return bad("-park-idle must be >= 0, got %s", o.parkIdle)
 	}
 	if o.profile != "" {
 		if _, ok := profileModes[o.profile]; !ok {
@@ -139,7 +143,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if _, err := os.Stat(o.socket); err != nil {
 		logger.Printf("warning: upstream socket %s: %v; answering 502 until it appears", o.socket, err)
 	}
-	h, err := proxy.New(proxy.Config{Socket: o.socket, Mode: o.strategy, Transport: o.transport, MaxConns: o.maxConns, ErrorLog: logger})
+	parkIdle := o.parkIdle
+	if parkIdle == 0 {
+		parkIdle = -1 // never
+	}
+	h, err := proxy.New(proxy.Config{Socket: o.socket, Mode: o.strategy, Transport: o.transport, MaxConns: o.maxConns, ErrorLog: logger,
+		ParkIdle: parkIdle})
 	if err != nil {
 		logger.Print(err)
 		return 2

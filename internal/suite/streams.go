@@ -24,9 +24,14 @@ func RaiseNoFile() error {
 	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
 }
 
+// idleSettle is how long the streams idle before the proxy's memory is
+// measured: past sockproxy's default -park-idle (proxy.DefaultParkIdle).
+const idleSettle = 3 * time.Second
+
 // idleStreams opens cfg.Streams idle `GET /events` streams through t, waits
-// until every one has its response headers, and reports the proxy's memory
-// (PSS) per open stream: (PSS holding them − PSS before) ÷ streams.
+// until every one has its response headers and then idleSettle, and
+// reports the proxy's memory (PSS) per open stream: (PSS holding them −
+// PSS before) ÷ streams.
 func idleStreams(ctx context.Context, cfg Config, t *Target) error {
 	addr := strings.TrimPrefix(t.URL, "http://")
 	pid := t.PID()
@@ -59,6 +64,13 @@ func idleStreams(ctx context.Context, cfg Config, t *Target) error {
 		} else if firstErr == nil {
 			firstErr = err
 		}
+	}
+	// Measure streams that are idle, not ones just opened: sockproxy parks
+	// a stream idle for its -park-idle (1s by default).
+	select {
+	case <-time.After(idleSettle):
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	after := treePSS(pid)
 	if held == 0 {

@@ -1,0 +1,421 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	bodycopy "github.com/sockproxylab/sockproxy/copy"
+)
+
+// This file parks idle streams. A chunked stream from the raw transport
+// (Docker's events, logs -f, wait, stats) that has been idle for
+// ParkIdle is parked: the proxy hijacks the client connection, writes the
+// chunked framing itself from then on, and lets ServeHTTP return. What
+// net/http keeps for a request in flight — its read and write buffers
+// (about 10 KiB), the handler goroutine with its deep stack, and the
+// background read goroutine — goes away; the parked stream keeps two
+// small goroutines (one waits on the upstream, holding no buffer, one
+// watches the client leave) and its two connections. The suite measures
+// the difference in KiB per idle stream (results/README.md).
+//
+// Parking keeps keep-alive: when the stream ends cleanly, its client
+// connection is handed back to the *http.Server that served the request
+// (http.ServerContextKey), which reads the client's next request from it
+// as from a newly accepted connection. Where that cannot be done (no such
+// server, a connection that cannot be probed without reading, bytes the
+// client had pipelined before the hijack) the connection is closed after
+// the last chunk instead, which HTTP/1.1 allows.
+//
+// Only what can be resumed byte for byte is parked: a chunked body from
+// the raw transport (its wait needs no buffer and its connection can be
+// detached from the request's context), answered chunked (HTTP/1.1), for
+// a request with no body (after a hijack the request body is gone).
+
+// DefaultParkIdle is how long a stream may stay idle before it is parked,
+// when ReverseProxy.ParkIdle is 0. It is short because parking is cheap
+// and keeps keep-alive, while every stream not yet parked holds a whole
+// request's memory: with 1,000 /events streams opened at once through
+// sockproxy (the suite's measure, after 3 s), the proxy grew by 11.5 KiB
+// per stream with 1ms, 14.5 with 10ms and 30 with 1s, no less than
+// without parking, because the garbage of the streams that waited
+// unparked together is not returned to the system until a later GC.
+// A body that flows (an image save, a long JSON list) has no such pause.
+const DefaultParkIdle = time.Millisecond
+
+// errPause is pausingBody's Read when the upstream has nothing ready: the
+// strategy's Copy returns with it, holding nothing, and the proxy waits.
+var errPause = errors.New("proxy: stream paused: upstream idle")
+
+// pauseDrained is the Read size below which a stream counts as drained:
+// before its next Read, pausingBody checks that the upstream has bytes.
+const pauseDrained = 4 << 10
+
+// parkIdle returns how long a stream may idle before it is parked, or a
+// negative duration for never.
+func (p *ReverseProxy) parkIdle() time.Duration {
+	if p.ParkIdle == 0 {
+		return DefaultParkIdle
+	}
+	return p.ParkIdle
+}
+
+// parkable returns the body of a stream that may be parked, or nil. The
+// stream is copied to a flushWriter (not close-delimited), the request had
+// no body, and the client is answered chunked.
+func (p *ReverseProxy) parkable(req, outreq *http.Request, res *http.Response) *rawChunkedBody {
+	if p.parkIdle() < 0 || outreq.Body != nil || !req.ProtoAtLeast(1, 1) || req.ProtoAtLeast(2, 0) {
+		return nil
+	}
+	b, ok := res.Body.(*rawChunkedBody)
+	if !ok || b.f.rc.c == nil {
+		return nil
+	}
+	return b
+}
+
+// copyStream copies a parkable stream to dst: the strategy copies what
+// the upstream has ready, and when it has nothing the proxy waits for more
+// for up to parkIdle; a stream idle that long is parked (parked true: the
+// client connection is no longer rw's, and ServeHTTP must return).
+func (p *ReverseProxy) copyStream(rw http.ResponseWriter, req *http.Request, res *http.Response, b *rawChunkedBody, copier bodycopy.Strategy, dst io.Writer) (parked bool, err error) {
+	src := &pausingBody{b: b, drained: true}
+	idle := p.parkIdle()
+	for {
+		_, err := copier.Copy(req.Context(), dst, src, -1)
+		if !errors.Is(err, errPause) {
+			return false, err
+		}
+		if !b.waitIdle(idle) {
+			continue // bytes, the end or a failure: the next Copy tells
+		}
+		if p.park(rw, req, res, b, copier) {
+			return true, nil
+		}
+		src.noPause = true // not parkable after all: copy on here
+	}
+}
+
+// park hijacks the client connection of an idle stream and hands the
+// stream to a goroutine of its own. It returns false, having changed
+// nothing, when the connection cannot be hijacked.
+func (p *ReverseProxy) park(rw http.ResponseWriter, req *http.Request, res *http.Response, b *rawChunkedBody, copier bodycopy.Strategy) bool {
+	// Every byte so far went through a flushWriter: nothing is left in
+	// net/http's buffers but what Hijack flushes.
+	conn, brw, err := http.NewResponseController(rw).Hijack()
+	if err != nil {
+		return false
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(req.Context()))
+	raw := bodycopy.UnwrapConn(conn)
+	s := &parkedStream{
+		p:         p,
+		conn:      conn,
+		w:         chunkWriter{c: raw},
+		body:      b,
+		src:       pausingBody{b: b, drained: true},
+		res:       res,
+		copier:    copier,
+		ctx:       ctx,
+		cancel:    cancel,
+		method:    req.Method,
+		uri:       req.URL.RequestURI(),
+		watchDone: make(chan struct{}),
+	}
+	// The connection can go back to the server after the stream if the
+	// client can be watched without reading it, and sent nothing that
+	// net/http had already buffered.
+	if sc, ok := raw.(syscall.Conn); ok && brw.Reader.Buffered() == 0 {
+		s.sc = sc
+		s.srv, _ = req.Context().Value(http.ServerContextKey).(*http.Server)
+	}
+	if !b.detach(ctx) {
+		// The request's context ended first (the client left), and its
+		// registration has closed the upstream connection.
+		cancel()
+		conn.Close()
+		b.Close()
+		p.logf("proxy: client failed during body: %s %s: %v", s.method, s.uri, context.Cause(req.Context()))
+		return true
+	}
+	go s.run()
+	return true
+}
+
+// parkedStream is a stream relayed after its handler returned.
+type parkedStream struct {
+	p      *ReverseProxy
+	conn   net.Conn    // the hijacked client connection
+	w      chunkWriter // conn's chunked framing
+	body   *rawChunkedBody
+	src    pausingBody
+	res    *http.Response // for its Trailer, filled at the body's end
+	copier bodycopy.Strategy
+	ctx    context.Context // done when the client leaves
+	cancel context.CancelFunc
+	method string
+	uri    string
+
+	sc        syscall.Conn  // conn's socket, watched without reading; nil: watched by reading
+	srv       *http.Server  // takes conn back after a clean end; nil: conn is closed
+	ended     atomic.Bool   // the stream is over: the watch must stop
+	watchDone chan struct{} // closed when watchClient returns
+}
+
+// run relays the rest of the stream. On a clean end it writes the last
+// chunk and trailer and hands the client connection back to the server
+// (or closes it); on a failure it closes the connection without them, so
+// that the client sees a truncated body.
+func (s *parkedStream) run() {
+	defer s.cancel()
+	if s.sc != nil {
+		go s.watchSocket()
+	} else {
+		go s.watchByReading()
+	}
+	var err error
+	for {
+		// An idle stream holds nothing here but this goroutine. An error
+		// is the next Read's to report.
+		s.body.WaitReadable()
+		_, err = s.copier.Copy(s.ctx, &s.w, &s.src, -1)
+		if !errors.Is(err, errPause) {
+			break
+		}
+	}
+	if err == nil {
+		if werr := s.w.end(s.res.Trailer); werr != nil {
+			err = &bodycopy.Error{Side: bodycopy.SideWrite, Err: werr}
+		}
+	}
+	s.body.Close()
+	if err != nil {
+		s.p.logf("proxy: %s failed during body: %s %s: %v", sideName(s.ctx, err), s.method, s.uri, err)
+	} else if s.handBack() {
+		return
+	}
+	s.conn.Close()
+}
+
+// handBack stops the watch and gives the client connection back to the
+// server, which serves the client's next request on it. It reports false
+// when the connection is still the caller's to close.
+func (s *parkedStream) handBack() bool {
+	if s.srv == nil {
+		return false
+	}
+	s.ended.Store(true)
+	s.conn.SetReadDeadline(aLongTimeAgo) // ends the watch's wait
+	<-s.watchDone
+	if err := s.conn.SetReadDeadline(time.Time{}); err != nil {
+		return false
+	}
+	l := &handBackListener{conn: s.conn}
+	s.srv.Serve(l) // returns once the connection has been taken, or at once when the server is shutting down
+	return l.taken
+}
+
+// aLongTimeAgo is a deadline in the past: it makes a blocked read return.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// handBackListener hands one connection to http.Server.Serve, and then
+// fails, which ends that Serve (the connection's own goroutine serves on).
+type handBackListener struct {
+	conn  net.Conn
+	taken bool
+}
+
+var errHandedBack = errors.New("proxy: parked stream's connection handed back")
+
+func (l *handBackListener) Accept() (net.Conn, error) {
+	if l.taken {
+		return nil, errHandedBack
+	}
+	l.taken = true
+	return l.conn, nil
+}
+
+func (l *handBackListener) Close() error   { return nil }
+func (l *handBackListener) Addr() net.Addr { return l.conn.LocalAddr() }
+
+// watchSocket cancels the stream when the client leaves, which it sees
+// as the end of the client's side of the socket without reading it
+// (copy.WaitConn, copy.Ended). Bytes from the client (a request pipelined
+// behind the stream) end the watch and are left for the server to read
+// after the stream; a client that then leaves is seen by the next write.
+func (s *parkedStream) watchSocket() {
+	defer close(s.watchDone)
+	err := bodycopy.WaitConn(s.sc)
+	if s.ended.Load() {
+		return // run ended the stream and this wait
+	}
+	if err == nil && !bodycopy.Ended(s.sc) {
+		return // bytes from the client
+	}
+	s.cancel()
+	s.body.Close() // ends a wait outside a Copy
+}
+
+// watchByReading cancels the stream when the client leaves, for a
+// connection that can only be watched by reading it (as net/http's
+// background read does while a handler runs): bytes the client sends are
+// dropped, and its end, a failure, or run closing the connection end the
+// wait.
+func (s *parkedStream) watchByReading() {
+	defer close(s.watchDone)
+	var buf [64]byte
+	for {
+		if _, err := s.conn.Read(buf[:]); err != nil {
+			break
+		}
+	}
+	s.cancel()
+	s.body.Close() // ends a wait outside a Copy; after the end it does nothing
+}
+
+// pausingBody is the source a parkable stream is copied from: after a
+// short Read it checks that the upstream has more ready, and reads
+// nothing, returning errPause, when it has not. The strategy's Copy then
+// returns, with its buffer, and the proxy does the waiting.
+type pausingBody struct {
+	b       *rawChunkedBody
+	drained bool // the last Read was short: check before the next
+	noPause bool // never pause (the stream could not be parked)
+}
+
+func (s *pausingBody) Read(p []byte) (int, error) {
+	if s.drained && !s.noPause && !s.b.readyNow() {
+		return 0, errPause
+	}
+	n, err := s.b.Read(p)
+	s.drained = n < pauseDrained
+	return n, err
+}
+
+// ClosesOnDone passes the body's answer on (see copy's closeOnCancel).
+func (s *pausingBody) ClosesOnDone(ctx context.Context) bool { return s.b.ClosesOnDone(ctx) }
+
+// Close closes the body: a cancelled Copy ends this way.
+func (s *pausingBody) Close() error { return s.b.Close() }
+
+// chunkWriter writes each Write as one chunk, straight to the client
+// connection (one writev: size line, data, CRLF).
+type chunkWriter struct {
+	c    net.Conn
+	size [18]byte
+	vec  [3][]byte
+}
+
+var crlf = []byte("\r\n")
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	line := strconv.AppendInt(w.size[:0], int64(len(p)), 16)
+	line = append(line, '\r', '\n')
+	w.vec = [3][]byte{line, p, crlf}
+	v := net.Buffers(w.vec[:])
+	_, err := v.WriteTo(w.c)
+	w.vec = [3][]byte{}
+	if err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// end writes the last chunk and the trailer fields.
+func (w *chunkWriter) end(trailer http.Header) error {
+	b := []byte("0\r\n")
+	for k, vv := range trailer {
+		switch k {
+		case "Transfer-Encoding", "Content-Length", "Trailer":
+			continue // not allowed in a trailer (net/http drops them too)
+		}
+		for _, v := range vv {
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, '\r', '\n')
+		}
+	}
+	b = append(b, '\r', '\n')
+	_, err := w.c.Write(b)
+	return err
+}
+
+// readyNow reports, without blocking, whether a Read would return at once:
+// chunk data or a whole size line is buffered, the body has ended or
+// failed, or the connection has bytes pending.
+func (b *rawChunkedBody) readyNow() bool {
+	if b.err != nil || b.eof.Load() {
+		return true
+	}
+	rc := b.f.rc
+	if rc.c == nil {
+		return true
+	}
+	if n := rc.br.Buffered(); n > 0 {
+		if b.n > 0 {
+			return true
+		}
+		if p, _ := rc.br.Peek(n); containsLF(p, b.needCRLF) {
+			return true
+		}
+	}
+	return bodycopy.Readable(rc.c)
+}
+
+// containsLF reports whether the buffered framing p holds a whole size
+// line: past the chunk's CRLF when that is still to read.
+func containsLF(p []byte, needCRLF bool) bool {
+	if needCRLF {
+		if len(p) < 2 {
+			return false
+		}
+		p = p[2:]
+	}
+	for _, c := range p {
+		if c == '\n' {
+			return true
+		}
+	}
+	return false
+}
+
+// waitIdle waits until a Read would not block or d has passed, holding no
+// buffer (see WaitReadable). It reports whether d passed: the stream is
+// idle.
+func (b *rawChunkedBody) waitIdle(d time.Duration) bool {
+	c := b.f.rc.c
+	if err := c.SetReadDeadline(time.Now().Add(d)); err != nil {
+		return false // closed: the next Read tells
+	}
+	err := b.WaitReadable()
+	c.SetReadDeadline(time.Time{})
+	return errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// detach moves the body from the request's context to ctx: the round
+// trip's registration, which closes the connection when the request's
+// context ends, is stopped (the context ends when ServeHTTP returns on a
+// hijacked connection), and a Copy under ctx closes the body itself. It
+// reports false when the registration had already run.
+func (b *rawChunkedBody) detach(ctx context.Context) bool {
+	f := b.f
+	if f.stop != nil {
+		if !f.stop() {
+			return false
+		}
+		f.stop = nil
+	}
+	f.ctx = ctx
+	return true
+}

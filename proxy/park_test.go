@@ -1,0 +1,310 @@
+package proxy
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+)
+
+// These tests drive a stream through its parking (see park.go) step by
+// step: the upstream says nothing until the test has seen the proxy hijack
+// the client connection (http.StateHijacked), so that every stream below
+// is parked, with ParkIdle 1ns, at the same point each run.
+
+// parkUpstream is an upstream whose /stream sends its header, then one
+// event when next is signalled, then ends (with a trailer) when end is
+// signalled, or fails abruptly if abort is set. left is signalled when
+// the proxy closes the upstream connection during the stream.
+type parkUpstream struct {
+	next, end chan struct{}
+	left      chan struct{}
+	abort     bool
+}
+
+func newParkUpstream() *parkUpstream {
+	return &parkUpstream{next: make(chan struct{}), end: make(chan struct{}), left: make(chan struct{}, 1)}
+}
+
+func (u *parkUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/stream" {
+		io.WriteString(w, "OK")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Trailer", "X-Done")
+	w.WriteHeader(http.StatusOK)
+	w.(http.Flusher).Flush()
+	for i, ch := range []chan struct{}{u.next, u.end} {
+		select {
+		case <-ch:
+		case <-r.Context().Done():
+			u.left <- struct{}{}
+			return
+		}
+		if i == 0 {
+			io.WriteString(w, "event-1\n")
+			w.(http.Flusher).Flush()
+		}
+	}
+	if u.abort {
+		panic(http.ErrAbortHandler)
+	}
+	w.Header().Set("X-Done", "yes")
+}
+
+// parkFront is a proxy over the raw transport whose server reports its
+// connections' states.
+type parkFront struct {
+	*frontEnd
+	hijacked chan struct{}
+	mu       sync.Mutex
+	news     map[string]int // StateNew per client address: 2 means handed back
+}
+
+func startParkFront(t *testing.T, mode, socket string, park time.Duration, useTLS bool) *parkFront {
+	t.Helper()
+	lb := &logBuffer{}
+	h, err := New(Config{Socket: socket, Mode: mode, Transport: TransportRaw, MaxConns: 16, ErrorLog: log.New(lb, "", 0), ParkIdle: park})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &parkFront{hijacked: make(chan struct{}, 4), news: map[string]int{}}
+	ts := httptest.NewUnstartedServer(h)
+	ts.Config.ErrorLog = log.New(lb, "http: ", 0)
+	ts.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateHijacked:
+			f.hijacked <- struct{}{}
+		case http.StateNew:
+			f.mu.Lock()
+			f.news[c.RemoteAddr().String()]++
+			f.mu.Unlock()
+		}
+	}
+	if useTLS {
+		ts.StartTLS()
+	} else {
+		ts.Start()
+	}
+	t.Cleanup(func() {
+		ts.Close()
+		h.(interface{ CloseIdleConnections() }).CloseIdleConnections()
+		if s := lb.String(); s != "" {
+			t.Logf("proxy log:\n%s", s)
+		}
+	})
+	f.frontEnd = &frontEnd{ts, lb}
+	return f
+}
+
+// servedTimes reports how many times the server took c as a new
+// connection.
+func (f *parkFront) servedTimes(c net.Conn) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.news[c.LocalAddr().String()]
+}
+
+// forEachParkMode runs f for every mode that parks: the copy strategies
+// over the raw transport.
+func forEachParkMode(t *testing.T, f func(t *testing.T, mode string)) {
+	for _, mode := range Modes() {
+		if mode == ModeStdlib || mode == ModeStdlibDefault {
+			continue
+		}
+		t.Run("mode="+mode, func(t *testing.T) {
+			t.Parallel()
+			f(t, mode)
+		})
+	}
+}
+
+// openStream sends GET /stream on c and returns the response, header
+// read, once the proxy has parked the stream.
+func openParked(t *testing.T, f *parkFront, c net.Conn, br *bufio.Reader) *http.Response {
+	t.Helper()
+	if _, err := io.WriteString(c, "GET /stream HTTP/1.1\r\nHost: docker\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK || len(res.TransferEncoding) == 0 || res.TransferEncoding[0] != "chunked" {
+		t.Fatalf("stream: %s, Transfer-Encoding %q", res.Status, res.TransferEncoding)
+	}
+	if _, err := waitFor(f.hijacked, "the proxy to park the stream"); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestParkedStream: a parked stream relays what comes after it was
+// parked, ends with its trailer, and its connection goes back to the
+// server, which answers the next request on it.
+func TestParkedStream(t *testing.T) {
+	forEachParkMode(t, func(t *testing.T, mode string) {
+		up := newParkUpstream()
+		f := startParkFront(t, mode, startUpstream(t, up), time.Nanosecond, false)
+		c := f.dial(t)
+		br := bufio.NewReader(c)
+		res := openParked(t, f, c, br)
+
+		close(up.next)
+		line, err := bufio.NewReader(res.Body).ReadString('\n')
+		if err != nil || line != "event-1\n" {
+			t.Fatalf("first event after parking: %q, %v", line, err)
+		}
+		close(up.end)
+		if rest, err := io.ReadAll(res.Body); err != nil || len(rest) != 0 {
+			t.Fatalf("end of the parked stream: %q, %v", rest, err)
+		}
+		if got := res.Trailer.Get("X-Done"); got != "yes" {
+			t.Errorf("trailer X-Done = %q, want yes", got)
+		}
+
+		// Keep-alive: the next request on the same connection.
+		io.WriteString(c, "GET /ping HTTP/1.1\r\nHost: docker\r\n\r\n")
+		res2, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request after the parked stream, same connection: %v", err)
+		}
+		body, _ := io.ReadAll(res2.Body)
+		if res2.StatusCode != http.StatusOK || string(body) != "OK" {
+			t.Fatalf("request after the parked stream: %s %q", res2.Status, body)
+		}
+		if n := f.servedTimes(c); n != 2 {
+			t.Errorf("server took the connection %d times, want 2 (accepted, handed back)", n)
+		}
+	})
+}
+
+// TestParkedClientLeaves: a client that leaves a parked stream makes the
+// proxy close the upstream connection, and the log blames the client.
+func TestParkedClientLeaves(t *testing.T) {
+	forEachParkMode(t, func(t *testing.T, mode string) {
+		up := newParkUpstream()
+		f := startParkFront(t, mode, startUpstream(t, up), time.Nanosecond, false)
+		c := f.dial(t)
+		openParked(t, f, c, bufio.NewReader(c))
+		c.Close()
+		if _, err := waitFor(up.left, "the upstream connection to close after the client left"); err != nil {
+			t.Fatal(err)
+		}
+		if !f.log.waitFor("client failed during body") {
+			t.Errorf("proxy log %q; want a line blaming the client", f.log.String())
+		}
+	})
+}
+
+// TestParkedUpstreamDies: an upstream that dies during a parked stream
+// makes the client see a truncated body, never a clean end, and the
+// connection is closed.
+func TestParkedUpstreamDies(t *testing.T) {
+	forEachParkMode(t, func(t *testing.T, mode string) {
+		up := newParkUpstream()
+		up.abort = true
+		f := startParkFront(t, mode, startUpstream(t, up), time.Nanosecond, false)
+		c := f.dial(t)
+		br := bufio.NewReader(c)
+		res := openParked(t, f, c, br)
+		close(up.next)
+		close(up.end)
+		body, err := io.ReadAll(res.Body)
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatalf("body of a stream whose upstream died: %q, err %v; want io.ErrUnexpectedEOF", body, err)
+		}
+		if string(body) != "event-1\n" {
+			t.Errorf("body before the failure: %q", body)
+		}
+		if _, err := br.ReadByte(); err == nil {
+			t.Error("the connection stayed open after a failed parked stream")
+		}
+		if !f.log.waitFor("upstream failed during body") {
+			t.Errorf("proxy log %q; want a line blaming the upstream", f.log.String())
+		}
+	})
+}
+
+// TestParkedStreamTLS: over TLS the client cannot be watched without
+// reading it; the stream still relays and ends, and the connection is
+// closed after it.
+func TestParkedStreamTLS(t *testing.T) {
+	up := newParkUpstream()
+	f := startParkFront(t, "pooled", startUpstream(t, up), time.Nanosecond, true)
+	tc := f.dial(t)
+	c := tls.Client(tc, &tls.Config{InsecureSkipVerify: true})
+	br := bufio.NewReader(c)
+	res := openParked(t, f, c, br)
+	close(up.next)
+	close(up.end)
+	body, err := io.ReadAll(res.Body)
+	if err != nil || string(body) != "event-1\n" || res.Trailer.Get("X-Done") != "yes" {
+		t.Fatalf("parked stream over TLS: %q, %v, trailer %v", body, err, res.Trailer)
+	}
+	if _, err := br.ReadByte(); err == nil {
+		t.Error("the TLS connection stayed open after its parked stream")
+	}
+}
+
+// TestParkIdleOff: with a negative ParkIdle, or one the stream never
+// reaches, nothing is hijacked and the stream is relayed by its handler.
+func TestParkIdleOff(t *testing.T) {
+	for _, park := range []time.Duration{-1, time.Hour} {
+		t.Run("park="+park.String(), func(t *testing.T) {
+			forEachParkMode(t, func(t *testing.T, mode string) {
+				up := newParkUpstream()
+				f := startParkFront(t, mode, startUpstream(t, up), park, false)
+				c := f.dial(t)
+				io.WriteString(c, "GET /stream HTTP/1.1\r\nHost: docker\r\n\r\n")
+				br := bufio.NewReader(c)
+				res, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				close(up.next)
+				close(up.end)
+				body, err := io.ReadAll(res.Body)
+				if err != nil || string(body) != "event-1\n" || res.Trailer.Get("X-Done") != "yes" {
+					t.Fatalf("stream: %q, %v, trailer %v", body, err, res.Trailer)
+				}
+				select {
+				case <-f.hijacked:
+					t.Error("the stream was parked")
+				default:
+				}
+			})
+		})
+	}
+}
+
+// TestParkNotWithRequestBody: a stream answering a request with a body
+// is never parked (after a hijack the request body is gone).
+func TestParkNotWithRequestBody(t *testing.T) {
+	up := newParkUpstream()
+	f := startParkFront(t, "pooled", startUpstream(t, up), time.Nanosecond, false)
+	c := f.dial(t)
+	io.WriteString(c, "POST /stream HTTP/1.1\r\nHost: docker\r\nContent-Length: 2\r\n\r\n{}")
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(up.next)
+	close(up.end)
+	if body, err := io.ReadAll(res.Body); err != nil || string(body) != "event-1\n" {
+		t.Fatalf("stream: %q, %v", body, err)
+	}
+	select {
+	case <-f.hijacked:
+		t.Error("a stream answering a request with a body was parked")
+	default:
+	}
+}
