@@ -34,8 +34,8 @@
 // is none).
 //
 // On SIGINT or SIGTERM sockproxy stops accepting, lets in-flight requests
-// and upgraded streams (attach, exec) run for up to -grace, closes what is
-// left, and exits 0. -profile writes a profile of the whole run into
+// and streams (attach, exec, parked events and logs) run for up to -grace,
+// closes what is left, and exits 0. -profile writes a profile of the whole run into
 // -profile-dir when it exits.
 //
 // Bad flags print the usage on stderr and exit 2; a failure to listen exits

@@ -75,6 +75,7 @@ func TestBadFlags(t *testing.T) {
 		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "alloc", "-profile", "bogus"},
 		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "alloc", "-max-conns", "-1"},
 		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "alloc", "-grace", "soon"},
+		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "alloc", "-park-idle", "-1s"},
 		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "alloc", "extra"},
 		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "alloc", "-transport", "bogus"},
 		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "stdlib-default", "-transport", "raw"},
@@ -325,9 +326,55 @@ func TestShutdownClosesUpgradedStream(t *testing.T) {
 			case <-time.After(testDeadline):
 				t.Error("upstream stream was not closed")
 			}
-			if !strings.Contains(in.stderr.String(), "closed 1 upgraded stream") {
+			if !strings.Contains(in.stderr.String(), "closed 1 hijacked stream") {
 				t.Errorf("stderr does not report the closed stream:\n%s", in.stderr.String())
 			}
+		}
+	})
+}
+
+// TestShutdownClosesIdleStream stops sockproxy, in every mode over every
+// transport, with an idle /events stream open (parked over the raw
+// transport, in its handler otherwise): once the grace is over the stream
+// is closed on both sides, sockproxy exits 0, and no goroutine of the
+// subtest outlives it.
+func TestShutdownClosesIdleStream(t *testing.T) {
+	forEachMode(t, proxy.Modes(), func(t *testing.T, mode, transport string) {
+		ignore := goleak.IgnoreCurrent()
+		t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+		sock := testsock.Path(t, "up.sock")
+		upDone := make(chan struct{}, 1)
+		serveUnix(t, sock, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(200)
+			http.NewResponseController(w).Flush()
+			<-r.Context().Done() // the proxy closed the upstream connection
+			upDone <- struct{}{}
+		}))
+		in := start(t, "-socket", sock, "-strategy", mode, "-transport", transport, "-grace", "50ms")
+		c, err := net.Dial("tcp", in.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(testDeadline))
+		br := bufio.NewReader(c)
+		io.WriteString(c, "GET /events HTTP/1.1\r\nHost: docker\r\n\r\n")
+		res, err := http.ReadResponse(br, nil)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("events: %v, %v; want 200", res, err)
+		}
+		in.stop()
+		if _, err := io.ReadAll(res.Body); err == nil {
+			t.Error("the idle stream ended cleanly at shutdown; want it cut")
+		}
+		if code := in.waitExit(t); code != 0 {
+			t.Errorf("exit %d; want 0", code)
+		}
+		select {
+		case <-upDone:
+		case <-time.After(testDeadline):
+			t.Error("the upstream stream was not closed")
 		}
 	})
 }

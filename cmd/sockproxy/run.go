@@ -198,10 +198,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		srv.Close()
 	}
 	<-served
-	// Hijacked connections (upgraded streams) are not the server's any
-	// more: give them what is left of the grace, then close them.
+	// Hijacked connections (upgraded streams, parked streams) are not the
+	// server's any more: give them what is left of the grace, then close
+	// them.
 	if n := tl.wait(graceCtx); n > 0 {
-		logger.Printf("shutdown: closed %d upgraded stream(s) still open", n)
+		logger.Printf("shutdown: closed %d hijacked stream(s) still open (upgraded or parked)", n)
 	}
 	// Closing them ends their handlers; wait for those briefly.
 	waitGroup(&handlers, time.Second)
