@@ -210,9 +210,22 @@ func startProxy(t *testing.T, mode, socket string) *frontEnd {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	return serveFront(t, h, lb, nil, false)
+}
+
+// serveFront serves the proxy h, whose log is lb, on a TCP port of
+// 127.0.0.1 (with TLS when useTLS) until the test ends. connState, when
+// not nil, is the server's ConnState hook.
+func serveFront(t *testing.T, h http.Handler, lb *logBuffer, connState func(net.Conn, http.ConnState), useTLS bool) *frontEnd {
+	t.Helper()
 	ts := httptest.NewUnstartedServer(h)
 	ts.Config.ErrorLog = log.New(lb, "http: ", 0)
-	ts.Start()
+	ts.Config.ConnState = connState
+	if useTLS {
+		ts.StartTLS()
+	} else {
+		ts.Start()
+	}
 	t.Cleanup(func() {
 		ts.Close()
 		h.(interface{ CloseIdleConnections() }).CloseIdleConnections()

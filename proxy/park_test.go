@@ -8,7 +8,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -77,9 +76,7 @@ func startParkFront(t *testing.T, mode, socket string, park time.Duration, useTL
 		t.Fatal(err)
 	}
 	f := &parkFront{hijacked: make(chan struct{}, 4), news: map[string]int{}}
-	ts := httptest.NewUnstartedServer(h)
-	ts.Config.ErrorLog = log.New(lb, "http: ", 0)
-	ts.Config.ConnState = func(c net.Conn, s http.ConnState) {
+	f.frontEnd = serveFront(t, h, lb, func(c net.Conn, s http.ConnState) {
 		switch s {
 		case http.StateHijacked:
 			f.hijacked <- struct{}{}
@@ -88,20 +85,7 @@ func startParkFront(t *testing.T, mode, socket string, park time.Duration, useTL
 			f.news[c.RemoteAddr().String()]++
 			f.mu.Unlock()
 		}
-	}
-	if useTLS {
-		ts.StartTLS()
-	} else {
-		ts.Start()
-	}
-	t.Cleanup(func() {
-		ts.Close()
-		h.(interface{ CloseIdleConnections() }).CloseIdleConnections()
-		if s := lb.String(); s != "" {
-			t.Logf("proxy log:\n%s", s)
-		}
-	})
-	f.frontEnd = &frontEnd{ts, lb}
+	}, useTLS)
 	return f
 }
 

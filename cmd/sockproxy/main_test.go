@@ -234,6 +234,27 @@ func forEachMode(t *testing.T, modes []string, f func(t *testing.T, mode, transp
 	}
 }
 
+// send dials in and sends a request with no body (the extra header lines
+// end in CRLF), and returns the connection, its reader and the response
+// head. The connection has the test deadline and closes when the test
+// ends.
+func (in *instance) send(t *testing.T, method, path, extra string) (net.Conn, *bufio.Reader, *http.Response) {
+	t.Helper()
+	c, err := net.Dial("tcp", in.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(testDeadline))
+	br := bufio.NewReader(c)
+	io.WriteString(c, method+" "+path+" HTTP/1.1\r\nHost: docker\r\n"+extra+"\r\n")
+	res, err := http.ReadResponse(br, &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return c, br, res
+}
+
 // TestShutdownFinishesInFlight stops sockproxy, in every mode over every
 // transport, while a request waits for its body: the request completes,
 // then sockproxy exits 0.
@@ -298,17 +319,9 @@ func TestShutdownClosesUpgradedStream(t *testing.T) {
 				upDone <- err
 			}))
 			in := start(t, "-socket", sock, "-strategy", mode, "-transport", transport, "-grace", "50ms")
-			c, err := net.Dial("tcp", in.addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(testDeadline))
-			br := bufio.NewReader(c)
-			io.WriteString(c, "POST /containers/c1/attach HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
-			res, err := http.ReadResponse(br, &http.Request{Method: "POST"})
-			if err != nil || res.StatusCode != 101 {
-				t.Fatalf("attach: %v, %v; want 101", res, err)
+			c, br, res := in.send(t, "POST", "/containers/c1/attach", "Connection: Upgrade\r\nUpgrade: tcp\r\n")
+			if res.StatusCode != 101 {
+				t.Fatalf("attach: %s; want 101", res.Status)
 			}
 			io.WriteString(c, "ping\n")
 			if line, err := br.ReadString('\n'); line != "ping\n" {
@@ -352,17 +365,9 @@ func TestShutdownClosesIdleStream(t *testing.T) {
 			upDone <- struct{}{}
 		}))
 		in := start(t, "-socket", sock, "-strategy", mode, "-transport", transport, "-grace", "50ms")
-		c, err := net.Dial("tcp", in.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(testDeadline))
-		br := bufio.NewReader(c)
-		io.WriteString(c, "GET /events HTTP/1.1\r\nHost: docker\r\n\r\n")
-		res, err := http.ReadResponse(br, nil)
-		if err != nil || res.StatusCode != 200 {
-			t.Fatalf("events: %v, %v; want 200", res, err)
+		_, _, res := in.send(t, "GET", "/events", "")
+		if res.StatusCode != 200 {
+			t.Fatalf("events: %s; want 200", res.Status)
 		}
 		in.stop()
 		if _, err := io.ReadAll(res.Body); err == nil {
