@@ -30,9 +30,10 @@ SOAK_WARMUP=${SOAK_WARMUP:-10s}
 out=${SOAK_OUT:-$(mktemp -d /tmp/soak.XXXXXX)}
 mkdir -p "$out"
 
-# Each stream or slow reader costs sockproxy two descriptors and the watcher one.
+# Each stream costs sockproxy two descriptors and the watcher one; a slow
+# reader up to four (a splice pipe while its body is held back).
 ulimit -n "$(ulimit -Hn)" || true
-need=$(((SOAK_STREAMS + SOAK_SLOW) * 2 + 1024))
+need=$((SOAK_STREAMS * 2 + SOAK_SLOW * 4 + 1024))
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need" ]; then
 	echo "soak: open-file limit $(ulimit -n) < $need needed for $SOAK_STREAMS streams and $SOAK_SLOW slow readers" >&2
 	exit 1
