@@ -248,12 +248,19 @@ func (c countingWriter) Write(p []byte) (int, error) {
 }
 
 // TestFaultSlowClient sends a 64 MiB body (Content-Length and chunked) to
-// clients that read nothing, or a little then nothing, and then leave.
-// While they stall, the proxy's heap must stay far below the body size
-// (< 8 MiB of growth) and the upstream must be held back; once they leave,
-// the upstream connection must be closed or returned, and no goroutine may
-// be left. The modes run one after another, so the heap figure is each
-// mode's own.
+// clients that read nothing ("never-reads"), a little then nothing
+// ("reads-then-stalls"), or one byte at a time ("trickle"), and then leave.
+// While they stall or trickle, the proxy's heap must stay far below the
+// body size (< 8 MiB of growth) and the upstream must be held back; once
+// they leave, the upstream connection must be closed or returned, and no
+// goroutine may be left. The modes run one after another, so the heap
+// figure is each mode's own.
+//
+// The trickle client stands for the issue's 1 byte/s client, with its
+// rate scaled up to one byte per trickleEvery (250 bytes/s) to keep each
+// subtest near the quarter second the stall judgement takes anyway; a
+// real 1 byte/s client, reading for the whole run, is part of `make soak`
+// (SOAK_SLOW, package internal/soak).
 func TestFaultSlowClient(t *testing.T) {
 	if testing.Short() {
 		t.Skip("64 MiB bodies; skipped with -short")
@@ -266,7 +273,7 @@ func TestFaultSlowClient(t *testing.T) {
 				continue
 			}
 			for _, framing := range []string{"content-length", "chunked"} {
-				for _, client := range []string{"never-reads", "reads-then-stalls"} {
+				for _, client := range []string{"never-reads", "reads-then-stalls", "trickle"} {
 					name := "mode=" + mode
 					if tr != "" {
 						name += "/transport=" + tr
@@ -322,14 +329,22 @@ func slowClient(t *testing.T, mode, transport, framing, client string, size, max
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(testDeadline))
 		io.WriteString(c, "GET /images/x/get HTTP/1.1\r\nHost: d\r\n\r\n")
-		if client == "reads-then-stalls" {
+		var tr *trickler
+		switch client {
+		case "reads-then-stalls":
 			br := bufio.NewReaderSize(c, 16)
 			for range 1024 {
 				if _, err := br.ReadByte(); err != nil {
 					t.Fatalf("client read: %v", err)
 				}
 			}
+		case "trickle":
+			tr = startTrickle(c)
+			defer tr.stop()
 		}
+		// The upstream writes 1 MiB slices, so a trickle of a few
+		// hundred bytes cannot move written: the trickle client stalls
+		// it as the others do, while it keeps reading.
 		n, err := waitStalled(&written)
 		if err != nil {
 			t.Fatalf("upstream: %v", err)
@@ -341,6 +356,18 @@ func slowClient(t *testing.T, mode, transport, framing, client string, size, max
 		}
 		if growth > maxGrowth {
 			t.Errorf("heap grew %d bytes with a stalled client; want < %d", growth, maxGrowth)
+		}
+		if tr != nil {
+			got, err := tr.wait()
+			t.Logf("trickle client read %d bytes, one per %s", len(got), trickleEvery)
+			if err != nil {
+				t.Errorf("trickle client: read failed after %d bytes: %v; want the proxy to keep serving it", len(got), err)
+			} else if !strings.HasPrefix(string(got), "HTTP/1.1 200 ") {
+				t.Errorf("trickle client read %q; want the start of a 200 response", got)
+			}
+			if n := written.Load(); n >= size {
+				t.Errorf("upstream wrote all %d bytes to a client reading one byte per %s; want it held back", size, trickleEvery)
+			}
 		}
 	}() // the client leaves
 
@@ -361,6 +388,76 @@ func slowClient(t *testing.T, mode, transport, framing, client string, size, max
 	up.Close()
 	<-served
 	goleak.VerifyNone(t, ignore)
+}
+
+// The trickle client of TestFaultSlowClient reads one byte per
+// trickleEvery, and at least trickleReads bytes: 250 bytes/s, the issue's
+// 1 byte/s client scaled up so that a subtest stays short. Pacing a client
+// is load shaping, not synchronisation: no assertion depends on the rate.
+const (
+	trickleEvery = 4 * time.Millisecond
+	trickleReads = 50
+)
+
+// trickler is a client reading one byte per trickleEvery in its own
+// goroutine until stopped, a read fails, or testDeadline's worth of ticks
+// have passed.
+type trickler struct {
+	halt   chan struct{} // closed by stop
+	enough chan struct{} // closed once trickleReads bytes are read
+	done   chan struct{} // closed when the reads end
+	got    []byte        // the bytes read; owned by run until done
+	err    error         // the read error that ended run, if any
+}
+
+// startTrickle starts trickling from c.
+func startTrickle(c net.Conn) *trickler {
+	tr := &trickler{halt: make(chan struct{}), enough: make(chan struct{}), done: make(chan struct{})}
+	go tr.run(c)
+	return tr
+}
+
+func (tr *trickler) run(c net.Conn) {
+	defer close(tr.done)
+	tick := time.NewTicker(trickleEvery)
+	defer tick.Stop()
+	var one [1]byte
+	for range int(testDeadline / trickleEvery) {
+		select {
+		case <-tr.halt:
+			return
+		case <-tick.C:
+		}
+		if _, err := c.Read(one[:]); err != nil {
+			tr.err = err
+			return
+		}
+		tr.got = append(tr.got, one[0])
+		if len(tr.got) == trickleReads {
+			close(tr.enough)
+		}
+	}
+}
+
+// wait waits until trickleReads bytes are read or the reads end, stops
+// the reads, and returns what was read and the read error, if any.
+func (tr *trickler) wait() ([]byte, error) {
+	select {
+	case <-tr.enough:
+	case <-tr.done:
+	}
+	tr.stop()
+	return tr.got, tr.err
+}
+
+// stop stops the reads and waits for them to end; it may be called again.
+func (tr *trickler) stop() {
+	select {
+	case <-tr.halt:
+	default:
+		close(tr.halt)
+	}
+	<-tr.done
 }
 
 // closeCounter counts Close calls on the connections its listener

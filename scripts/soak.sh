@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # soak.sh runs sockproxy in front of the simulator (cmd/upstream) for
 # SOAK_D under the loadgen mix scenario plus SOAK_STREAMS idle /events
-# streams, sampling sockproxy's RSS, threads and open descriptors every
+# streams and SOAK_SLOW slow readers (each GETs a 1 GiB body, chunked or
+# Content-Length in turn, and reads it one byte per second for the whole
+# soak), sampling sockproxy's RSS, threads and open descriptors every
 # SOAK_EVERY into soak.csv (cmd/soak). It fails when a request failed
-# (loadgen's exit status), a stream was dropped, or a metric grew without
-# bound (last-third mean over first-third mean by more than 20 % and an
-# absolute floor; see package internal/soak).
+# (loadgen's exit status), a stream was dropped, a slow reader's
+# connection broke, or a metric grew without bound (last-third mean over
+# first-third mean by more than 20 % and an absolute floor; see package
+# internal/soak).
 #
 # Environment: SOAK_D (default 10m), SOAK_STREAMS (default 1000),
+# SOAK_SLOW (slow readers at 1 byte/s, default 10; 0 for none),
 # SOAK_STRATEGY (default splice-chunked, sockproxy's default), SOAK_TRANSPORT (default raw),
 # SOAK_MIX (default ping=80,json=15,chunked=5),
 # SOAK_C (loadgen connections, default 16), SOAK_EVERY (default 10s),
@@ -16,6 +20,7 @@
 source "$(dirname "$0")/lib.sh"
 SOAK_D=${SOAK_D:-10m}
 SOAK_STREAMS=${SOAK_STREAMS:-1000}
+SOAK_SLOW=${SOAK_SLOW:-10}
 SOAK_STRATEGY=${SOAK_STRATEGY:-splice-chunked}
 SOAK_TRANSPORT=${SOAK_TRANSPORT:-raw}
 SOAK_MIX=${SOAK_MIX:-ping=80,json=15,chunked=5}
@@ -25,11 +30,12 @@ SOAK_WARMUP=${SOAK_WARMUP:-10s}
 out=${SOAK_OUT:-$(mktemp -d /tmp/soak.XXXXXX)}
 mkdir -p "$out"
 
-# Each stream costs sockproxy two descriptors and the watcher one.
+# Each stream costs sockproxy two descriptors and the watcher one; a slow
+# reader up to four (a splice pipe while its body is held back).
 ulimit -n "$(ulimit -Hn)" || true
-need=$((SOAK_STREAMS * 2 + 1024))
+need=$((SOAK_STREAMS * 2 + SOAK_SLOW * 4 + 1024))
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need" ]; then
-	echo "soak: open-file limit $(ulimit -n) < $need needed for $SOAK_STREAMS streams" >&2
+	echo "soak: open-file limit $(ulimit -n) < $need needed for $SOAK_STREAMS streams and $SOAK_SLOW slow readers" >&2
 	exit 1
 fi
 
@@ -55,13 +61,15 @@ pids+=("$proxy_pid")
 wait_for "sockproxy to listen" grep -q "listening on" "$out/sockproxy.log"
 addr=$(sed -n 's/.*listening on \([^,]*\),.*/\1/p' "$out/sockproxy.log" | head -1)
 
-echo "soak: sockproxy (strategy $SOAK_STRATEGY, transport $SOAK_TRANSPORT, pid $proxy_pid) on $addr; $SOAK_STREAMS idle streams; mix $SOAK_MIX for $SOAK_D; output in $out"
-"$bin/soak" -target "$addr" -pid "$proxy_pid" -csv "$out/soak.csv" -streams "$SOAK_STREAMS" \
+echo "soak: sockproxy (strategy $SOAK_STRATEGY, transport $SOAK_TRANSPORT, pid $proxy_pid) on $addr; $SOAK_STREAMS idle streams; $SOAK_SLOW slow readers; mix $SOAK_MIX for $SOAK_D; output in $out"
+"$bin/soak" -target "$addr" -pid "$proxy_pid" -csv "$out/soak.csv" -streams "$SOAK_STREAMS" -slow "$SOAK_SLOW" \
 	-d "$SOAK_D" -warmup "$SOAK_WARMUP" -every "$SOAK_EVERY" >"$out/soak.txt" 2>&1 &
 soak_pid=$!
 pids+=("$soak_pid")
-# The streams open first, so the load measures them held.
-wait_for "the streams to open" grep -q "idle streams open" "$out/soak.txt" || true
+# The streams, then the slow readers, open first, so the load measures them held.
+ready="idle streams open"
+if [ "$SOAK_SLOW" -gt 0 ]; then ready="slow readers open"; fi
+wait_for "the streams and slow readers to open" grep -q "$ready" "$out/soak.txt" || true
 
 status=0
 "$bin/loadgen" -target "http://$addr" -scenario mix -mix "$SOAK_MIX" -c "$SOAK_C" -warmup "$SOAK_WARMUP" \

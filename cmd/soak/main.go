@@ -1,11 +1,12 @@
 // Command soak watches a proxy process during `make soak`: it holds idle
-// Docker event streams open through it, samples its RSS, threads and open
-// descriptors into a CSV file, and exits 1 if any grew without bound or a
-// stream was dropped. See package internal/soak.
+// Docker event streams and slow readers (one byte per second of a 1 GiB
+// body) open through it, samples its RSS, threads and open descriptors
+// into a CSV file, and exits 1 if any grew without bound, a stream was
+// dropped or a slow reader's connection broke. See package internal/soak.
 //
 // Usage:
 //
-//	soak -target HOST:PORT -pid PID -csv FILE [-streams N] [-d D] [-warmup D] [-every D]
+//	soak -target HOST:PORT -pid PID -csv FILE [-streams N] [-slow N] [-slow-every D] [-d D] [-warmup D] [-every D]
 package main
 
 import (
@@ -38,6 +39,8 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string) int {
 	fs.IntVar(&cfg.PID, "pid", 0, "the proxy's process `ID` (required)")
 	fs.StringVar(&cfg.CSV, "csv", "", "`FILE` for the samples (required)")
 	fs.IntVar(&cfg.Streams, "streams", 1000, "idle /events streams to hold open")
+	fs.IntVar(&cfg.Slow, "slow", 10, "slow readers of a 1 GiB body to hold open (0: none)")
+	fs.DurationVar(&cfg.SlowEvery, "slow-every", time.Second, "a slow reader reads one byte per `D`")
 	fs.DurationVar(&cfg.Duration, "d", 10*time.Minute, "sampling `DURATION`, after -warmup")
 	fs.DurationVar(&cfg.Warmup, "warmup", 10*time.Second, "wait `D` after opening the streams before the first sample")
 	fs.DurationVar(&cfg.Every, "every", 10*time.Second, "sampling interval `D`")
@@ -48,8 +51,8 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string) int {
 		}
 		return 2
 	}
-	if cfg.Target == "" || cfg.PID == 0 || cfg.CSV == "" || fs.NArg() > 0 || cfg.Every <= 0 {
-		fmt.Fprintln(stderr, "soak: -target, -pid and -csv are required, -every must be > 0, and no arguments")
+	if cfg.Target == "" || cfg.PID == 0 || cfg.CSV == "" || fs.NArg() > 0 || cfg.Every <= 0 || cfg.Slow < 0 || cfg.SlowEvery <= 0 {
+		fmt.Fprintln(stderr, "soak: -target, -pid and -csv are required, -every and -slow-every must be > 0, -slow >= 0, and no arguments")
 		fs.Usage()
 		return 2
 	}

@@ -25,10 +25,11 @@ type Sample struct {
 	Threads int64         // Threads
 	FDs     int64         // entries of /proc/PID/fd
 	Streams int64         // idle streams still open
+	Slow    int64         // slow readers still reading
 }
 
 // csvHeader names the columns WriteCSV writes.
-var csvHeader = []string{"elapsed_s", "rss_kib", "threads", "fds", "streams"}
+var csvHeader = []string{"elapsed_s", "rss_kib", "threads", "fds", "streams", "slow"}
 
 // Read samples process pid from /proc.
 func Read(pid int) (Sample, error) {
@@ -83,6 +84,7 @@ func WriteCSV(w io.Writer, s Sample) error {
 		strconv.FormatInt(s.Threads, 10),
 		strconv.FormatInt(s.FDs, 10),
 		strconv.FormatInt(s.Streams, 10),
+		strconv.FormatInt(s.Slow, 10),
 	})
 	cw.Flush()
 	return cw.Error()
@@ -95,6 +97,7 @@ type Limits struct {
 	Threads    int64   // absolute floor for thread growth
 	FDs        int64   // absolute floor for descriptor growth
 	MinStreams int64   // streams that must stay open to the end
+	MinSlow    int64   // slow readers that must still be reading at the end
 }
 
 // DefaultLimits are the limits of `make soak`: 20 %, and floors of
@@ -102,11 +105,14 @@ type Limits struct {
 var DefaultLimits = Limits{Percent: 20, RSSKiB: 32 << 10, Threads: 16, FDs: 64}
 
 // Judge returns an error naming every metric that grew beyond the limits,
-// and streams that were dropped.
+// and streams or slow readers that were dropped.
 func Judge(samples []Sample, lim Limits) error {
 	var errs []error
 	if n := len(samples); n > 0 && samples[n-1].Streams < lim.MinStreams {
 		errs = append(errs, fmt.Errorf("soak: %d of %d idle streams still open at the end", samples[n-1].Streams, lim.MinStreams))
+	}
+	if n := len(samples); n > 0 && samples[n-1].Slow < lim.MinSlow {
+		errs = append(errs, fmt.Errorf("soak: %d of %d slow readers still reading at the end", samples[n-1].Slow, lim.MinSlow))
 	}
 	if len(samples) < 3 {
 		return errors.Join(errs...)

@@ -19,7 +19,7 @@ func samples(get func(i int) int64, n int) []Sample {
 	ss := make([]Sample, n)
 	for i := range ss {
 		v := get(i)
-		ss[i] = Sample{RSSKiB: 100 << 10, Threads: 10, FDs: 100, Streams: 5}
+		ss[i] = Sample{RSSKiB: 100 << 10, Threads: 10, FDs: 100, Streams: 5, Slow: 2}
 		ss[i].RSSKiB += v
 	}
 	return ss
@@ -28,6 +28,7 @@ func samples(get func(i int) int64, n int) []Sample {
 func TestJudge(t *testing.T) {
 	lim := DefaultLimits
 	lim.MinStreams = 5
+	lim.MinSlow = 2
 	cases := []struct {
 		name    string
 		samples []Sample
@@ -42,6 +43,11 @@ func TestJudge(t *testing.T) {
 			ss[2].Streams = 4
 			return ss
 		}(), "4 of 5 idle streams"},
+		{"slow-dropped", func() []Sample {
+			ss := samples(func(int) int64 { return 0 }, 3)
+			ss[2].Slow = 1
+			return ss
+		}(), "1 of 2 slow readers"},
 	}
 	for _, tc := range cases {
 		err := Judge(tc.samples, lim)
@@ -64,8 +70,8 @@ func TestReadSelf(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	WriteCSVHeader(&buf)
-	WriteCSV(&buf, Sample{Elapsed: 1500 * time.Millisecond, RSSKiB: 1, Threads: 2, FDs: 3, Streams: 4})
-	if got, want := buf.String(), "elapsed_s,rss_kib,threads,fds,streams\n1.5,1,2,3,4\n"; got != want {
+	WriteCSV(&buf, Sample{Elapsed: 1500 * time.Millisecond, RSSKiB: 1, Threads: 2, FDs: 3, Streams: 4, Slow: 5})
+	if got, want := buf.String(), "elapsed_s,rss_kib,threads,fds,streams,slow\n1.5,1,2,3,4,5\n"; got != want {
 		t.Errorf("CSV %q; want %q", got, want)
 	}
 }
