@@ -74,7 +74,7 @@ fuzz:
 prove-splice:
 	GO=$(GO) bash scripts/prove-splice.sh
 
-## soak: SOAK_D (default 10m) of loadgen mix + 1000 idle /events through sockproxy; CSV of RSS/threads/fds.
+## soak: SOAK_D (default 10m) of loadgen mix + 1000 idle /events + SOAK_SLOW (default 10) clients reading 1 byte/s, through sockproxy; CSV of RSS/threads/fds/streams.
 SOAK_D ?= 10m
 soak:
 	SOAK_D='$(SOAK_D)' bash scripts/soak.sh
