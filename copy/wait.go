@@ -86,34 +86,33 @@ func WaitConn(c syscall.Conn) error {
 // socket it cannot probe counts as readable, so that the caller goes on to
 // Read and lets the Read report it.
 func Readable(c syscall.Conn) bool {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return true
-	}
-	p := probers.Get().(*prober)
-	ready := true
-	if err := rc.Read(p.once); err == nil {
-		ready = p.ready
-	}
-	probers.Put(p)
+	ready, _ := probeOnce(c)
 	return ready
 }
 
 // Ended reports, without blocking or reading, whether the stream socket c
 // has reached its end: the peer closed (or half-closed) its side, or the
-// socket failed. Bytes pending, or nothing yet, are no end.
+// socket failed. Bytes pending, or nothing yet, are no end. A socket it
+// cannot probe counts as ended.
 func Ended(c syscall.Conn) bool {
+	_, ended := probeOnce(c)
+	return ended
+}
+
+// probeOnce probes c once without waiting: is something pending, and is
+// it the end (or an error)?
+func probeOnce(c syscall.Conn) (ready, ended bool) {
 	rc, err := c.SyscallConn()
 	if err != nil {
-		return true
+		return true, true
 	}
 	p := probers.Get().(*prober)
-	ended := true
+	ready, ended = true, true
 	if err := rc.Read(p.once); err == nil {
-		ended = p.ended
+		ready, ended = p.ready, p.ended
 	}
 	probers.Put(p)
-	return ended
+	return ready, ended
 }
 
 // prober is WaitConn's probe with its one-byte buffer; probe is bound
