@@ -171,6 +171,34 @@ func TestParkedStream(t *testing.T) {
 	})
 }
 
+// TestParkedPipelined: a request the client sends behind a parked stream
+// (pipelined, before the stream ends) is left on the connection and
+// served once the stream has ended and the connection is back with the
+// server.
+func TestParkedPipelined(t *testing.T) {
+	forEachParkMode(t, func(t *testing.T, mode string) {
+		up := newParkUpstream()
+		f := startParkFront(t, mode, startUpstream(t, up), time.Nanosecond, false)
+		c := f.dial(t)
+		br := bufio.NewReader(c)
+		res := openParked(t, f, c, br)
+		io.WriteString(c, "GET /ping HTTP/1.1\r\nHost: docker\r\n\r\n")
+		close(up.next)
+		close(up.end)
+		if body, err := io.ReadAll(res.Body); err != nil || string(body) != "event-1\n" {
+			t.Fatalf("parked stream: %q, %v", body, err)
+		}
+		res2, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("pipelined request: %v", err)
+		}
+		body, _ := io.ReadAll(res2.Body)
+		if res2.StatusCode != http.StatusOK || string(body) != "OK" {
+			t.Fatalf("pipelined request: %s %q", res2.Status, body)
+		}
+	})
+}
+
 // TestParkedClientLeaves: a client that leaves a parked stream makes the
 // proxy close the upstream connection, and the log blames the client.
 func TestParkedClientLeaves(t *testing.T) {
