@@ -119,6 +119,25 @@
 // Over Go's transport the bodies are not raw sockets, and the splice
 // strategies fall back to Pooled's copy (and count it).
 //
+// # Parked streams
+//
+// Over the raw transport a chunked stream (events, logs -f, wait, stats)
+// that is silent for ReverseProxy.ParkIdle ([DefaultParkIdle], 1ms) is
+// parked: the client connection is hijacked, the proxy writes the chunk
+// framing itself from then on, and ServeHTTP returns, freeing net/http's
+// per-request buffers and goroutines. Two small goroutines remain: one
+// waits for the upstream holding no buffer (the Strategy copies each burst
+// and returns), one watches for the client's end of the socket without
+// reading it. A client that leaves closes the upstream connection; an
+// upstream that dies leaves the client a truncated body; a clean end hands
+// the connection back to the *http.Server that served it (found through
+// http.ServerContextKey), which serves the client's next request on it, so
+// keep-alive is kept. Where that cannot be done (no such server, a
+// connection that cannot be watched without reading, such as TLS, or bytes
+// the client pipelined before the hijack), the connection is closed after
+// the last chunk. A request with a body is never parked, nor a body from
+// Go's transport, nor a stream answered to HTTP/1.0 or HTTP/2.
+//
 // # Half-closes and the transport
 //
 // *http.Transport returns a 101 response's body as an io.ReadWriteCloser
