@@ -166,7 +166,7 @@ type parkedStream struct {
 	sc        syscall.Conn  // conn's socket, watched without reading; nil: watched by reading
 	srv       *http.Server  // takes conn back after a clean end; nil: conn is closed
 	ended     atomic.Bool   // the stream is over: the watch must stop
-	watchDone chan struct{} // closed when watchClient returns
+	watchDone chan struct{} // closed when the watch (watchSocket or watchByReading) returns
 }
 
 // run relays the rest of the stream. On a clean end it writes the last
@@ -352,42 +352,9 @@ func (w *chunkWriter) end(trailer http.Header) error {
 }
 
 // readyNow reports, without blocking, whether a Read would return at once:
-// chunk data or a whole size line is buffered, the body has ended or
-// failed, or the connection has bytes pending.
+// readyBuffered, or the connection has bytes pending.
 func (b *rawChunkedBody) readyNow() bool {
-	if b.err != nil || b.eof.Load() {
-		return true
-	}
-	rc := b.f.rc
-	if rc.c == nil {
-		return true
-	}
-	if n := rc.br.Buffered(); n > 0 {
-		if b.n > 0 {
-			return true
-		}
-		if p, _ := rc.br.Peek(n); containsLF(p, b.needCRLF) {
-			return true
-		}
-	}
-	return bodycopy.Readable(rc.c)
-}
-
-// containsLF reports whether the buffered framing p holds a whole size
-// line: past the chunk's CRLF when that is still to read.
-func containsLF(p []byte, needCRLF bool) bool {
-	if needCRLF {
-		if len(p) < 2 {
-			return false
-		}
-		p = p[2:]
-	}
-	for _, c := range p {
-		if c == '\n' {
-			return true
-		}
-	}
-	return false
+	return b.readyBuffered() || bodycopy.Readable(b.f.rc.c)
 }
 
 // waitIdle waits until a Read would not block or d has passed, holding no

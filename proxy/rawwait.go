@@ -44,34 +44,44 @@ func (b *RawBody) WaitReadable() error {
 // waits with an empty read buffer, lent to the pool, rather than returning
 // at once for a Read that would then block on the next size line.
 func (b *rawChunkedBody) WaitReadable() error {
-	if b.err != nil || b.eof.Load() {
+	if b.readyBuffered() {
 		return nil
 	}
 	rc := b.f.rc
-	if rc.c == nil {
-		return nil
+	if rc.br.Buffered() == 0 {
+		return rc.waitReadable()
 	}
-	br := rc.br
+	// Part of the framing only (a lone CR, or the start of a size line):
+	// wait for the rest on the connection.
+	return bodycopy.WaitConn(rc.c)
+}
+
+// readyBuffered reports whether a Read would return without waiting for
+// the connection: the body has ended or failed, or chunk data or a whole
+// size line is buffered. It consumes a buffered CRLF that ends the last
+// chunk's data (see WaitReadable). Only the goroutine reading the body may
+// call it.
+func (b *rawChunkedBody) readyBuffered() bool {
+	if b.err != nil || b.eof.Load() || b.f.rc.c == nil {
+		return true
+	}
+	br := b.f.rc.br
 	if b.n == 0 && b.needCRLF && br.Buffered() >= 2 {
 		if p, _ := br.Peek(2); p[0] != '\r' || p[1] != '\n' {
-			return nil // malformed: Read reports it
+			return true // malformed: Read reports it
 		}
 		br.Discard(2)
 		b.needCRLF = false
 	}
 	n := br.Buffered()
 	if n == 0 {
-		return rc.waitReadable()
+		return false
 	}
 	if b.n > 0 {
-		return nil // chunk data is buffered
+		return true // chunk data is buffered
 	}
-	if p, _ := br.Peek(n); b.needCRLF || bytes.IndexByte(p, '\n') < 0 {
-		// Part of the framing only (a lone CR, or the start of a size
-		// line): wait for the rest on the connection.
-		return bodycopy.WaitConn(rc.c)
-	}
-	return nil // a whole size line is buffered
+	p, _ := br.Peek(n)
+	return !b.needCRLF && bytes.IndexByte(p, '\n') >= 0 // a whole size line
 }
 
 // WaitReadable blocks until a Read would not block; see

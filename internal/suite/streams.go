@@ -66,7 +66,7 @@ func idleStreams(ctx context.Context, cfg Config, t *Target) error {
 		}
 	}
 	// Measure streams that are idle, not ones just opened: sockproxy parks
-	// a stream idle for its -park-idle (1s by default).
+	// a stream idle for its -park-idle (1ms by default).
 	select {
 	case <-time.After(idleSettle):
 	case <-ctx.Done():
