@@ -131,16 +131,49 @@ func openParked(t *testing.T, f *parkFront, c net.Conn, br *bufio.Reader) *http.
 	return res
 }
 
+// parkedStreamTo serves up through a proxy in mode over the raw transport
+// that parks at the first silence, and opens /stream on a new connection
+// (see openParked).
+func parkedStreamTo(t *testing.T, mode string, up *parkUpstream) (*parkFront, net.Conn, *bufio.Reader, *http.Response) {
+	t.Helper()
+	f := startParkFront(t, mode, startUpstream(t, up), time.Nanosecond, false)
+	c := f.dial(t)
+	br := bufio.NewReader(c)
+	return f, c, br, openParked(t, f, c, br)
+}
+
+// pingRequest is the request pingOn and the pipelining test send behind a
+// stream.
+const pingRequest = "GET /ping HTTP/1.1\r\nHost: docker\r\n\r\n"
+
+// pingOn sends pingRequest on c and checks its answer (see expectPing).
+func pingOn(t *testing.T, c net.Conn, br *bufio.Reader, what string) {
+	t.Helper()
+	io.WriteString(c, pingRequest)
+	expectPing(t, br, what)
+}
+
+// expectPing checks that the next response on br is the upstream's answer
+// to pingRequest; what names the case.
+func expectPing(t *testing.T, br *bufio.Reader, what string) {
+	t.Helper()
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK || string(body) != "OK" {
+		t.Fatalf("%s: %s %q", what, res.Status, body)
+	}
+}
+
 // TestParkedStream: a parked stream relays what comes after it was
 // parked, ends with its trailer, and its connection goes back to the
 // server, which answers the next request on it.
 func TestParkedStream(t *testing.T) {
 	forEachParkMode(t, func(t *testing.T, mode string) {
 		up := newParkUpstream()
-		f := startParkFront(t, mode, startUpstream(t, up), time.Nanosecond, false)
-		c := f.dial(t)
-		br := bufio.NewReader(c)
-		res := openParked(t, f, c, br)
+		f, c, br, res := parkedStreamTo(t, mode, up)
 
 		close(up.next)
 		line, err := bufio.NewReader(res.Body).ReadString('\n')
@@ -156,15 +189,7 @@ func TestParkedStream(t *testing.T) {
 		}
 
 		// Keep-alive: the next request on the same connection.
-		io.WriteString(c, "GET /ping HTTP/1.1\r\nHost: docker\r\n\r\n")
-		res2, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("request after the parked stream, same connection: %v", err)
-		}
-		body, _ := io.ReadAll(res2.Body)
-		if res2.StatusCode != http.StatusOK || string(body) != "OK" {
-			t.Fatalf("request after the parked stream: %s %q", res2.Status, body)
-		}
+		pingOn(t, c, br, "request after the parked stream, same connection")
 		if n := f.servedTimes(c); n != 2 {
 			t.Errorf("server took the connection %d times, want 2 (accepted, handed back)", n)
 		}
@@ -178,24 +203,14 @@ func TestParkedStream(t *testing.T) {
 func TestParkedPipelined(t *testing.T) {
 	forEachParkMode(t, func(t *testing.T, mode string) {
 		up := newParkUpstream()
-		f := startParkFront(t, mode, startUpstream(t, up), time.Nanosecond, false)
-		c := f.dial(t)
-		br := bufio.NewReader(c)
-		res := openParked(t, f, c, br)
-		io.WriteString(c, "GET /ping HTTP/1.1\r\nHost: docker\r\n\r\n")
+		_, c, br, res := parkedStreamTo(t, mode, up)
+		io.WriteString(c, pingRequest)
 		close(up.next)
 		close(up.end)
 		if body, err := io.ReadAll(res.Body); err != nil || string(body) != "event-1\n" {
 			t.Fatalf("parked stream: %q, %v", body, err)
 		}
-		res2, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("pipelined request: %v", err)
-		}
-		body, _ := io.ReadAll(res2.Body)
-		if res2.StatusCode != http.StatusOK || string(body) != "OK" {
-			t.Fatalf("pipelined request: %s %q", res2.Status, body)
-		}
+		expectPing(t, br, "pipelined request")
 	})
 }
 
@@ -204,9 +219,7 @@ func TestParkedPipelined(t *testing.T) {
 func TestParkedClientLeaves(t *testing.T) {
 	forEachParkMode(t, func(t *testing.T, mode string) {
 		up := newParkUpstream()
-		f := startParkFront(t, mode, startUpstream(t, up), time.Nanosecond, false)
-		c := f.dial(t)
-		openParked(t, f, c, bufio.NewReader(c))
+		f, c, _, _ := parkedStreamTo(t, mode, up)
 		c.Close()
 		if _, err := waitFor(up.left, "the upstream connection to close after the client left"); err != nil {
 			t.Fatal(err)
@@ -224,10 +237,7 @@ func TestParkedUpstreamDies(t *testing.T) {
 	forEachParkMode(t, func(t *testing.T, mode string) {
 		up := newParkUpstream()
 		up.abort = true
-		f := startParkFront(t, mode, startUpstream(t, up), time.Nanosecond, false)
-		c := f.dial(t)
-		br := bufio.NewReader(c)
-		res := openParked(t, f, c, br)
+		f, _, br, res := parkedStreamTo(t, mode, up)
 		close(up.next)
 		close(up.end)
 		body, err := io.ReadAll(res.Body)
