@@ -40,14 +40,10 @@ func simFront(t *testing.T, mode, transport, socket string) (*frontEnd, *http.Cl
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	ts := newTestServer(h, lb)
-	t.Cleanup(func() {
-		ts.Close()
-		h.(interface{ CloseIdleConnections() }).CloseIdleConnections()
-	})
+	f := serveFront(t, h, lb, nil, false)
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
-	return &frontEnd{ts, lb}, &http.Client{Transport: tr, Timeout: testDeadline}
+	return f, &http.Client{Transport: tr, Timeout: testDeadline}
 }
 
 // getBody GETs url and reads the whole body; err is the read's error.
@@ -383,6 +379,7 @@ func slowClient(t *testing.T, mode, transport, framing, client string, size, max
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	waitParked(t, h)
 	front.Close()
 	h.(interface{ CloseIdleConnections() }).CloseIdleConnections()
 	up.Close()
@@ -611,7 +608,7 @@ func TestFaultHalfOpenStream(t *testing.T) {
 
 // newTestServer serves h on 127.0.0.1 with its log in lb.
 func newTestServer(h http.Handler, lb *logBuffer) *httptest.Server {
-	ts := httptest.NewUnstartedServer(h)
+	ts := httptest.NewUnstartedServer(countRequests(h))
 	ts.Config.ErrorLog = log.New(lb, "http: ", 0)
 	ts.Start()
 	return ts

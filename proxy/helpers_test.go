@@ -218,7 +218,7 @@ func startProxy(t *testing.T, mode, socket string) *frontEnd {
 // not nil, is the server's ConnState hook.
 func serveFront(t *testing.T, h http.Handler, lb *logBuffer, connState func(net.Conn, http.ConnState), useTLS bool) *frontEnd {
 	t.Helper()
-	ts := httptest.NewUnstartedServer(h)
+	ts := httptest.NewUnstartedServer(countRequests(h))
 	ts.Config.ErrorLog = log.New(lb, "http: ", 0)
 	ts.Config.ConnState = connState
 	if useTLS {
@@ -227,6 +227,7 @@ func serveFront(t *testing.T, h http.Handler, lb *logBuffer, connState func(net.
 		ts.Start()
 	}
 	t.Cleanup(func() {
+		waitParked(t, h)
 		ts.Close()
 		h.(interface{ CloseIdleConnections() }).CloseIdleConnections()
 		if s := lb.String(); s != "" {
@@ -234,6 +235,45 @@ func serveFront(t *testing.T, h http.Handler, lb *logBuffer, connState func(net.
 		}
 	})
 	return &frontEnd{ts, lb}
+}
+
+// countRequests returns h, counting each request in flight on the parked
+// streams of h when it is a *ReverseProxy (see waitParked). A stream is
+// parked while its request is counted, so the count never rises from zero
+// while waitParked waits once the clients have left.
+func countRequests(h http.Handler) http.Handler {
+	p, ok := h.(*ReverseProxy)
+	if !ok {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.parked.Add(1)
+		defer p.parked.Done()
+		p.ServeHTTP(w, r)
+	})
+}
+
+// waitParked waits, up to the test deadline, until no request of h (a
+// *ReverseProxy served through countRequests) is in flight and no parked
+// stream runs: each has closed its connection or handed it back to the
+// server. A test server must not be closed while a stream may still hand
+// it a connection: httptest.Server would count that connection during its
+// Close. The clients must have left first (their cleanups run before the
+// server's).
+func waitParked(t *testing.T, h http.Handler) {
+	t.Helper()
+	p, ok := h.(*ReverseProxy)
+	if !ok {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		p.parked.Wait()
+		close(done)
+	}()
+	if _, err := waitFor(done, "the requests and parked streams to end"); err != nil {
+		t.Error(err)
+	}
 }
 
 // dial opens a raw client connection to the front end, with the test

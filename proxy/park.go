@@ -145,6 +145,7 @@ func (p *ReverseProxy) park(rw http.ResponseWriter, req *http.Request, res *http
 		p.logf("proxy: client failed during body: %s %s: %v", s.method, s.uri, context.Cause(req.Context()))
 		return true
 	}
+	p.parked.Add(1)
 	go s.run()
 	return true
 }
@@ -174,6 +175,7 @@ type parkedStream struct {
 // (or closes it); on a failure it closes the connection without them, so
 // that the client sees a truncated body.
 func (s *parkedStream) run() {
+	defer s.p.parked.Done()
 	defer s.cancel()
 	if s.sc != nil {
 		go s.watchSocket()

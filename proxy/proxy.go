@@ -92,6 +92,13 @@ type ReverseProxy struct {
 	//
 	// If zero, [DefaultParkIdle] is used; a negative ParkIdle never parks.
 	ParkIdle time.Duration
+
+	// parked counts the parked streams still running, each until its
+	// connection is closed or handed back (and taken as a new connection
+	// by the server). A stream is added while its request's handler runs.
+	// The tests count their requests in flight on it too, and wait for it
+	// before closing their server (see serveFront).
+	parked sync.WaitGroup
 }
 
 // Hop-by-hop headers, removed in both directions (RFC 9110 section 7.6.1,
