@@ -114,6 +114,15 @@ func (p *ReverseProxy) park(rw http.ResponseWriter, req *http.Request, res *http
 		return false
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(req.Context()))
+	if !b.detach(ctx) {
+		// The request's context ended first (the client left), and its
+		// registration has closed the upstream connection.
+		cancel()
+		conn.Close()
+		b.Close()
+		p.logCopyError(req, req.Context().Err())
+		return true
+	}
 	raw := bodycopy.UnwrapConn(conn)
 	s := &parkedStream{
 		p:         p,
@@ -135,15 +144,6 @@ func (p *ReverseProxy) park(rw http.ResponseWriter, req *http.Request, res *http
 	if sc, ok := raw.(syscall.Conn); ok && brw.Reader.Buffered() == 0 {
 		s.sc = sc
 		s.srv, _ = req.Context().Value(http.ServerContextKey).(*http.Server)
-	}
-	if !b.detach(ctx) {
-		// The request's context ended first (the client left), and its
-		// registration has closed the upstream connection.
-		cancel()
-		conn.Close()
-		b.Close()
-		p.logf("proxy: client failed during body: %s %s: %v", s.method, s.uri, context.Cause(req.Context()))
-		return true
 	}
 	p.parked.Add(1)
 	go s.run()
@@ -199,7 +199,7 @@ func (s *parkedStream) run() {
 	}
 	s.body.Close()
 	if err != nil {
-		s.p.logf("proxy: %s failed during body: %s %s: %v", sideName(s.ctx, err), s.method, s.uri, err)
+		s.p.logBodyFailure(s.ctx, s.method, s.uri, err)
 	} else if s.handBack() {
 		return
 	}

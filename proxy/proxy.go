@@ -345,7 +345,13 @@ func (p *ReverseProxy) fail(rw http.ResponseWriter, req *http.Request, err error
 
 // logCopyError logs a failed body copy, naming the side that failed.
 func (p *ReverseProxy) logCopyError(req *http.Request, err error) {
-	p.logf("proxy: %s failed during body: %s %s: %v", sideName(req.Context(), err), req.Method, req.URL.RequestURI(), err)
+	p.logBodyFailure(req.Context(), req.Method, req.URL.RequestURI(), err)
+}
+
+// logBodyFailure is logCopyError for a request known by its method and
+// URI (a parked stream's, whose request is gone); ctx is the copy's.
+func (p *ReverseProxy) logBodyFailure(ctx context.Context, method, uri string, err error) {
+	p.logf("proxy: %s failed during body: %s %s: %v", sideName(ctx, err), method, uri, err)
 }
 
 // sideName says who ended a copy: the upstream for a read failure, the
