@@ -99,6 +99,34 @@ func Ended(c syscall.Conn) bool {
 	return ended
 }
 
+// Probe is [Readable] for one socket probed again and again, allocating
+// nothing after [NewProbe]: for a connection pool that checks each idle
+// connection before it reuses it. A Probe is used by one goroutine at a
+// time.
+type Probe struct {
+	rc syscall.RawConn
+	p  prober
+}
+
+// NewProbe returns a Probe of the stream socket c.
+func NewProbe(c syscall.Conn) (*Probe, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	pr := &Probe{rc: rc}
+	pr.p.once = pr.p.peekOnce
+	return pr, nil
+}
+
+// Readable reports what [Readable] does for the probed socket.
+func (p *Probe) Readable() bool {
+	if err := p.rc.Read(p.p.once); err != nil {
+		return true
+	}
+	return p.p.ready
+}
+
 // probeOnce probes c once without waiting: is something pending, and is
 // it the end (or an error)?
 func probeOnce(c syscall.Conn) (ready, ended bool) {

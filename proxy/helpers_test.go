@@ -93,10 +93,19 @@ var stdlibDifferences = map[string]string{
 	"upgrade/101-no-content-length": "httputil writes the 101 with http.Response.Write, which adds " +
 		"Content-Length: 0 (RFC 9110 forbids it on 1xx; clients ignore it)",
 	"upgrade/eager": "httputil copies the hijacked net.Conn, not its bufio.Reader, so client bytes " +
-		"net/http buffered before the hijack are lost; and the client's half-close, seen by net/http's " +
-		"background read, cancels the request context, which makes httputil close the upstream",
-	"upgrade/eager-no-data": "the client's immediate half-close is read by net/http's background read " +
-		"and cancels the request context: the round trip fails (502) or httputil closes the upstream at once",
+		"net/http buffered before the hijack are lost",
+	"upgrade/no-stdin": "the client's half-close right after the 101, seen by net/http's background " +
+		"read, cancels the request context, which makes httputil close the upstream",
+	"request-body/answer-before-reading": "as request-body/answer-while-reading",
+	"request-body/answer-while-reading": "httputil does not enable full duplex: when it writes the " +
+		"response header, net/http's server discards the unread request body, so the upstream gets a " +
+		"short body that looks complete",
+	"request-body/early-refusal": "httputil does not enable full duplex: net/http's server holds the " +
+		"response header while it discards the request body, waiting for a client that paused its upload",
+	"http10/truncated-chunked": "httputil aborts with http.ErrAbortHandler, which closes cleanly: an " +
+		"HTTP/1.0 client's close-delimited body looks complete",
+	"http10/truncated-logs": "as http10/truncated-chunked",
+	"http10/1xx":            "httputil relays 1xx responses to HTTP/1.0 clients, which RFC 9110 section 15.2 forbids",
 }
 
 // expect fails t with err unless the case is a known difference of mode.

@@ -139,11 +139,14 @@ func (p *ReverseProxy) park(rw http.ResponseWriter, req *http.Request, res *http
 		watchDone: make(chan struct{}),
 	}
 	// The connection can go back to the server after the stream if the
-	// client can be watched without reading it, and sent nothing that
-	// net/http had already buffered.
+	// client can be watched without reading it, sent nothing that net/http
+	// had already buffered, and did not ask for the connection to close
+	// (net/http has answered it "Connection: close").
 	if sc, ok := raw.(syscall.Conn); ok && brw.Reader.Buffered() == 0 {
 		s.sc = sc
-		s.srv, _ = req.Context().Value(http.ServerContextKey).(*http.Server)
+		if !req.Close {
+			s.srv, _ = req.Context().Value(http.ServerContextKey).(*http.Server)
+		}
 	}
 	p.parked.Add(1)
 	go s.run()

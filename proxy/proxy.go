@@ -128,18 +128,25 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	ctx := req.Context()
-	if reqUpType != "" {
-		// An upgrading client may half-close its side as soon as it has
-		// sent the request (docker run with no stdin does). net/http sees
-		// that EOF in its background read and cancels the request
-		// context; the upgraded stream must survive it. Once hijacked,
-		// the connection's own reads and writes tell when the client left.
-		ctx = context.WithoutCancel(ctx)
+	// The round trip keeps the request's context, upgrades included: a
+	// client that leaves before the upstream answers cancels it (net/http
+	// sees its end in the background read). Only a stream that has
+	// switched protocols outlives it (see serveUpgrade). TCP cannot tell a
+	// client that half-closed from one that left, so a client that
+	// half-closes before the 101 arrives is taken as gone; the docker CLI
+	// and docker-py read the 101 before they half-close.
+
+	if req.ContentLength != 0 {
+		// Full duplex: net/http's server would otherwise discard the rest
+		// of the request body when the response header is written (an
+		// upstream that answers while it still reads would get a short
+		// body that looks complete), and would hold that header until the
+		// client sent more.
+		enableFullDuplex(rw)
 	}
 
 	raw, _ := transport.(*RawTransport)
-	o := newOutbound(req, ctx, raw != nil && reqUpType == "" && req.ContentLength == 0)
+	o := newOutbound(req, raw != nil && reqUpType == "" && req.ContentLength == 0)
 	outreq := &o.req
 	if req.ContentLength == 0 {
 		outreq.Body = nil // lets the transport retry a request with no body
@@ -164,6 +171,12 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	}
 
 	removeHopByHopHeaders(outreq.Header)
+	if !req.ProtoAtLeast(1, 1) {
+		// RFC 9110 section 10.1.1: a 100-continue expectation in an
+		// HTTP/1.0 request is ignored, and the outbound request is
+		// HTTP/1.1, whose upstream would answer it.
+		delete(outreq.Header, "Expect")
+	}
 	// Tell the upstream we pass trailers on, when the client asked.
 	if headerHasToken(req.Header["Te"], "trailers") {
 		outreq.Header.Set("Te", "trailers")
@@ -218,6 +231,11 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 
 	removeHopByHopHeaders(res.Header)
 	copyHeader(rw.Header(), res.Header)
+	if cl := rw.Header()["Content-Length"]; len(cl) > 1 {
+		// Identical repeated fields (a transport refuses differing ones):
+		// relay one, as Go's transport does.
+		rw.Header()["Content-Length"] = cl[:1]
+	}
 	// *http.Transport does not keep the Trailer header; rebuild it from the
 	// announced trailer keys.
 	announced := len(res.Trailer)
@@ -275,7 +293,7 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		if err != nil {
 			res.Body.Close()
 			p.logCopyError(req, err)
-			if identity {
+			if identity || closeDelimitedTo(req, res) {
 				// A close-delimited body cannot end short: reset.
 				resetClient(rw)
 				return
@@ -405,6 +423,24 @@ func isStream(res *http.Response) bool {
 	return ct == sse
 }
 
+// closeDelimitedTo reports whether net/http answers res to req's client
+// close-delimited: an HTTP/1.0 client and a body of unknown length. Such a
+// body cannot end short, so a failure must reset the connection.
+func closeDelimitedTo(req *http.Request, res *http.Response) bool {
+	return !req.ProtoAtLeast(1, 1) && res.ContentLength < 0
+}
+
+// enableFullDuplex lets the handler read the request body after it has
+// written the response header (http.ResponseController.EnableFullDuplex,
+// without allocating a controller for net/http's own writer).
+func enableFullDuplex(rw http.ResponseWriter) {
+	if fd, ok := rw.(interface{ EnableFullDuplex() error }); ok {
+		fd.EnableFullDuplex()
+		return
+	}
+	http.NewResponseController(rw).EnableFullDuplex()
+}
+
 // flushWriter flushes after every write. It deliberately has no ReadFrom:
 // a stream's pieces must each reach the client as they arrive, which a
 // ReadFrom fast path would not do.
@@ -530,8 +566,8 @@ func roundTripTraced(transport http.RoundTripper, outreq *http.Request, rw http.
 		Got1xxResponse: func(code int, header textproto.MIMEHeader) error {
 			mu.Lock()
 			defer mu.Unlock()
-			if roundDone {
-				return nil
+			if roundDone || !outreq.ProtoAtLeast(1, 1) {
+				return nil // RFC 9110 section 15.2: no 1xx to an HTTP/1.0 client
 			}
 			h := rw.Header()
 			copyHeader(h, http.Header(header))
@@ -568,13 +604,13 @@ type outbound struct {
 
 var outbounds = sync.Pool{New: func() any { return new(outbound) }}
 
-// newOutbound copies req, with context ctx, for sending on: a shallow
+// newOutbound copies req for sending on: a shallow
 // copy with its own URL and header (whose value slices are capped, so
 // that the Director appending to one cannot touch another). The body,
 // form and transfer-encoding are shared as req.Clone would deep-copy them
 // only to leave them unused; the Trailer map is cloned. pool takes it from
 // the pool, for a caller that calls release once it is done.
-func newOutbound(req *http.Request, ctx context.Context, pool bool) *outbound {
+func newOutbound(req *http.Request, pool bool) *outbound {
 	var o *outbound
 	if pool {
 		o = outbounds.Get().(*outbound)
@@ -582,11 +618,7 @@ func newOutbound(req *http.Request, ctx context.Context, pool bool) *outbound {
 		o = new(outbound)
 	}
 	o.pooled = pool
-	src := req
-	if ctx != req.Context() {
-		src = req.WithContext(ctx) // upgrades only
-	}
-	o.req = *src
+	o.req = *req
 	if req.URL != nil {
 		o.url = *req.URL
 		o.req.URL = &o.url
@@ -640,6 +672,9 @@ func (o *outbound) value(v string) []string {
 // got1xx relays a 1xx response to the client; the [RawTransport] calls it
 // on ServeHTTP's goroutine, before RoundTrip returns.
 func (o *outbound) got1xx(code int, header http.Header) error {
+	if !o.req.ProtoAtLeast(1, 1) {
+		return nil // RFC 9110 section 15.2: no 1xx to an HTTP/1.0 client
+	}
 	h := o.rw.Header()
 	copyHeader(h, header)
 	o.rw.WriteHeader(code)

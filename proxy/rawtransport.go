@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	bodycopy "github.com/sockproxylab/sockproxy/copy"
 )
 
 // Transport names for Config.Transport.
@@ -131,7 +133,8 @@ type rawConn struct {
 	br *bufio.Reader // the connection's read buffer (writes take one from rawWriters)
 
 	idleSince time.Time
-	abort     func() // closes c; made once, for context.AfterFunc
+	abort     func()          // closes c; made once, for context.AfterFunc
+	probe     *bodycopy.Probe // checks c for bytes or its end before a reuse; made at the first
 
 	// Parsing scratch, reused by every response on this connection.
 	kv    []headerKV // this response's header fields
@@ -201,7 +204,11 @@ func (t *RawTransport) getConn(ctx context.Context) (*rawConn, bool, error) {
 		c.close()
 	}
 	if rc != nil {
-		return rc, true, nil
+		if !rc.unsolicited() {
+			return rc, true, nil
+		}
+		rc.close()
+		return t.getConn(ctx)
 	}
 	c, err := t.dialer.DialContext(ctx, "unix", t.socket)
 	if err != nil {
@@ -210,8 +217,34 @@ func (t *RawTransport) getConn(ctx context.Context) (*rawConn, bool, error) {
 	return newRawConn(t, c.(*net.UnixConn)), false, nil
 }
 
-// putIdle returns rc to the pool, or closes it when the pool is full.
+// unsolicited reports whether the idle connection rc has something
+// pending: bytes nobody asked for (an upstream that wrote past its
+// response), which would be read as the next request's answer, or its end
+// (the upstream closed it while idle), which would cost a failed write and
+// a retry. Either way it must not be reused. Checking costs one
+// non-blocking recv(MSG_PEEK) per reuse, as Go's transport's idle read
+// does in its own goroutine.
+func (rc *rawConn) unsolicited() bool {
+	if rc.c == nil {
+		return false
+	}
+	if rc.probe == nil {
+		p, err := bodycopy.NewProbe(rc.c)
+		if err != nil {
+			return true
+		}
+		rc.probe = p
+	}
+	return rc.probe.Readable()
+}
+
+// putIdle returns rc to the pool, or closes it when the pool is full or
+// the upstream sent more than its response (bytes already buffered).
 func (t *RawTransport) putIdle(rc *rawConn) {
+	if rc.br != nil && rc.br.Buffered() > 0 {
+		rc.close()
+		return
+	}
 	rc.idleSince = time.Now()
 	t.mu.Lock()
 	if len(t.idle) < t.maxIdle {
@@ -374,6 +407,11 @@ func (t *RawTransport) roundTrip(ctx context.Context, rc *rawConn, req *http.Req
 	}
 
 	if res.StatusCode == http.StatusSwitchingProtocols {
+		// Only an upgrade the request asked for, naming a protocol, may
+		// take the connection over; anything else would become a tunnel.
+		if upgradeType(req.Header) == "" || upgradeType(res.Header) == "" {
+			return nil, false, fail(fmt.Errorf("%w: 101 Switching Protocols from %s to a request that asked for no upgrade, or naming no protocol", errRawMalformed, t.socket))
+		}
 		// The connection is the stream's now: the context no longer
 		// closes it, and the request body must be out first.
 		if stop != nil && !stop() {
@@ -883,6 +921,9 @@ func (rc *rawConn) frame(ctx context.Context, res *http.Response, req *http.Requ
 				return fmt.Errorf("%w: bad Content-Length %q", errRawMalformed, cl)
 			}
 			n = m
+		}
+		if len(cl) > 1 {
+			h["Content-Length"] = cl[:1] // identical: relay one, as Go's transport does
 		}
 	}
 	if hasTE {

@@ -31,6 +31,17 @@ import (
 // have. A failure in either direction closes both connections.
 func (p *ReverseProxy) serveUpgrade(rw http.ResponseWriter, req *http.Request, res *http.Response, reqUpType string) {
 	resUpType := upgradeType(res.Header)
+	switch {
+	case reqUpType == "":
+		// Never a tunnel the client did not ask for.
+		res.Body.Close()
+		p.fail(rw, req, errors.New("upstream switched protocols, but the request asked for no upgrade"))
+		return
+	case resUpType == "":
+		res.Body.Close()
+		p.fail(rw, req, fmt.Errorf("upstream switched protocols without naming one (%q was requested)", reqUpType))
+		return
+	}
 	if !isPrint(resUpType) {
 		res.Body.Close()
 		p.fail(rw, req, fmt.Errorf("upstream tried to switch to invalid protocol %q", resUpType))
@@ -86,8 +97,9 @@ func (p *ReverseProxy) serveUpgrade(rw http.ResponseWriter, req *http.Request, r
 		return
 	}
 
-	// The stream outlives the request context (see ServeHTTP); cancelling
-	// this one makes the strategies close both connections.
+	// The stream outlives the request context (a client that half-closes
+	// ends net/http's background read, which cancels it); cancelling this
+	// one makes the strategies close both connections.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(req.Context()))
 	defer cancel()
 

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -86,9 +87,10 @@ func readUpgrade(br *bufio.Reader) error {
 // Upgrade and Upgrade: tcp reach the upstream, its 101 reaches the client,
 // and the client's half-close reaches the upstream, whose last output then
 // reaches the client before EOF. Three clients: one that talks after the
-// 101 (the docker CLI), one that sends stdin and half-closes before reading
-// the 101, and one that half-closes at once with no stdin (docker run with
-// stdin closed).
+// 101 (the docker CLI), one that sends stdin with its request, before the
+// 101, and one that half-closes as soon as it has the 101, with no stdin
+// (docker run with stdin closed). A client that half-closes before the 101
+// is taken as gone (TestUpgradeClientLeaves).
 func TestUpgrade(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -126,11 +128,13 @@ func TestUpgrade(t *testing.T) {
 		{
 			name: "eager",
 			client: func(c *net.TCPConn, br *bufio.Reader) (string, error) {
+				// stdin sent with the request, before the 101; the
+				// half-close once the 101 has come.
 				io.WriteString(c, upgradeRequest+"ping\n")
-				c.CloseWrite()
 				if err := readUpgrade(br); err != nil {
 					return "", err
 				}
+				c.CloseWrite()
 				out, err := io.ReadAll(br)
 				return string(out), err
 			},
@@ -138,13 +142,13 @@ func TestUpgrade(t *testing.T) {
 			output: "hello\nping\nfinal\n",
 		},
 		{
-			name: "eager-no-data",
+			name: "no-stdin",
 			client: func(c *net.TCPConn, br *bufio.Reader) (string, error) {
 				io.WriteString(c, upgradeRequest)
-				c.CloseWrite()
 				if err := readUpgrade(br); err != nil {
 					return "", err
 				}
+				c.CloseWrite()
 				out, err := io.ReadAll(br)
 				return string(out), err
 			},
@@ -307,6 +311,49 @@ func TestUpgradeWithBody(t *testing.T) {
 		}
 		if r.err != nil || r.data != "ls\n" {
 			t.Errorf("upstream read stdin %q, %v; want %q then EOF", r.data, r.err, "ls\n")
+		}
+	})
+}
+
+// TestUpgradeClientLeaves has a client leave an upgrade request whose
+// upstream has not answered yet: the proxy must give up the round trip
+// and close the upstream connection, as for any other request, instead of
+// holding both connections until the upstream answers. The upstream waits
+// for its connection to end (by the test deadline) before it would answer.
+func TestUpgradeClientLeaves(t *testing.T) {
+	forEachMode(t, func(t *testing.T, mode string) {
+		arrived := make(chan struct{}, 1)
+		ended := make(chan error, 1)
+		up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conn, brw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				ended <- err
+				return
+			}
+			defer conn.Close()
+			arrived <- struct{}{}
+			conn.SetDeadline(time.Now().Add(testDeadline))
+			_, err = brw.ReadByte() // the proxy's close, or the deadline
+			if err == io.EOF {
+				err = nil
+			} else if err == nil {
+				err = errors.New("upstream read a byte; want its connection closed")
+			}
+			ended <- err
+		}))
+		f := startProxy(t, mode, up)
+		c := f.dial(t)
+		io.WriteString(c, upgradeRequest)
+		if _, err := waitFor(arrived, "the request to reach the upstream"); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		err, werr := waitFor(ended, "the upstream connection to be closed")
+		if werr != nil {
+			t.Fatal(werr)
+		}
+		if err != nil {
+			t.Errorf("upstream connection not closed after the client left: %v", err)
 		}
 	})
 }
