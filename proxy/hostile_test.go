@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -589,88 +590,135 @@ func TestHostileConnectionHeader(t *testing.T) {
 // complete response (with body); otherwise it must see an error status or
 // an abort.
 var hostileResponses = []struct {
-	name, raw string
-	clean     bool
-	body      string
+	name, raw  string
+	clean      bool
+	body       string
+	incomplete bool // the upstream may still send the rest: a proxy waits for it
 }{
-	{"chunk-size-bad", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\nabc\r\n0\r\n\r\n", false, ""},
-	{"chunk-size-huge", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\nabc\r\n0\r\n\r\n", false, ""},
-	{"chunk-short", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc", false, ""},
-	{"cl-short", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", false, ""},
-	{"cl-differ", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", false, ""},
-	{"cl-and-te", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", true, "abc"},
-	{"te-unknown", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nabc", false, ""},
-	{"bad-status", "HTTP/1.1 2x0 OK\r\nContent-Length: 3\r\n\r\nabc", false, ""},
-	{"garbage", "\x00\x01\x02garbage\r\n\r\n", false, ""},
-	{"nothing", "", false, ""},
-	{"obs-fold", "HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 3\r\n\r\nabc", true, "abc"},
-	{"101-unasked", "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nabc", false, ""},
-	{"conn-names-cl", "HTTP/1.1 200 OK\r\nConnection: Content-Length\r\nContent-Length: 3\r\n\r\nabc", true, "abc"},
+	{"chunk-size-bad", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\nabc\r\n0\r\n\r\n", false, "", false},
+	{"chunk-size-huge", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\nabc\r\n0\r\n\r\n", false, "", false},
+	{"chunk-short", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc", false, "", true},
+	{"cl-short", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", false, "", true},
+	{"cl-differ", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", false, "", false},
+	{"cl-and-te", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", true, "abc", false},
+	{"te-unknown", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nabc", false, "", false},
+	{"bad-status", "HTTP/1.1 2x0 OK\r\nContent-Length: 3\r\n\r\nabc", false, "", false},
+	{"garbage", "\x00\x01\x02garbage\r\n\r\n", false, "", false},
+	{"nothing", "", false, "", true},
+	{"obs-fold", "HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 3\r\n\r\nabc", true, "abc", false},
+	{"101-unasked", "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nabc", false, "", false},
+	{"conn-names-cl", "HTTP/1.1 200 OK\r\nConnection: Content-Length\r\nContent-Length: 3\r\n\r\nabc", true, "abc", false},
 }
 
 // TestHostileUpstream has the upstream answer with bad framing. The
 // client must get an error status or an aborted response, never a
 // complete-looking response the upstream did not send, and the proxy must
-// serve the next request.
+// serve the next request. Two upstreams: one that closes each connection
+// after one answer, and one that keeps its connections open and answers
+// every further request on them (keep-alive), so that a proxy that reused
+// a connection after bad framing would be caught: on a connection whose
+// first answer was not clean, it answers "REUSED" instead of "OK".
 func TestHostileUpstream(t *testing.T) {
 	forEachModeTransport(t, func(t *testing.T, mode, transport string) {
-		for _, tc := range hostileResponses {
-			t.Run("case="+tc.name, func(t *testing.T) {
-				path := testsock.Path(t, "bad.sock")
-				ln, err := net.Listen("unix", path)
-				if err != nil {
-					t.Fatal(err)
+		for _, keepAlive := range []bool{false, true} {
+			for _, tc := range hostileResponses {
+				if keepAlive && tc.incomplete {
+					continue // the proxy rightly waits for the rest
 				}
-				var wg sync.WaitGroup
-				defer wg.Wait()
-				defer ln.Close()
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for first := true; ; first = false {
-						c, err := ln.Accept()
-						if err != nil {
+				name := "case=" + tc.name
+				if keepAlive {
+					name += "/keep-alive"
+				}
+				t.Run(name, func(t *testing.T) { hostileUpstreamCase(t, mode, transport, tc.raw, tc.clean, tc.body, keepAlive) })
+			}
+		}
+	})
+}
+
+func hostileUpstreamCase(t *testing.T, mode, transport, raw string, clean bool, wantBody string, keepAlive bool) {
+	path := testsock.Path(t, "bad.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer ln.Close()
+	var mu sync.Mutex
+	var conns []net.Conn
+	defer func() {
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	var served atomic.Bool // the hostile answer went out
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Go(func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(testDeadline))
+				br := bufio.NewReader(c)
+				hostile := false
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					switch {
+					case !served.Swap(true):
+						io.WriteString(c, raw)
+						hostile = true
+						if !keepAlive {
 							return
 						}
-						c.SetDeadline(time.Now().Add(testDeadline))
-						br := bufio.NewReader(c)
-						if _, err := http.ReadRequest(br); err == nil {
-							if first {
-								io.WriteString(c, tc.raw)
-							} else {
-								io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK")
-							}
-						}
-						c.Close()
+					case !keepAlive:
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK")
+						return
+					case hostile && !clean:
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nREUSED")
+					default:
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
 					}
-				}()
-				f := startCheckedFront(t, mode, transport, path)
-				_, out, err := f.exchange(t, "GET /images/x/get HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n", testDeadline)
-				if err != nil {
-					t.Fatalf("exchange: %v (read %q)", err, out)
-				}
-				res, rerr := http.ReadResponse(bufio.NewReader(strings.NewReader(out)), nil)
-				var body []byte
-				var berr error
-				if rerr == nil {
-					body, berr = io.ReadAll(res.Body)
-				}
-				switch {
-				case rerr != nil:
-					// Closed with no answer: an abort.
-				case res.StatusCode >= 500:
-				case berr != nil:
-					// Truncated body: an abort.
-				case tc.clean && string(body) == tc.body:
-				default:
-					t.Errorf("client got %d with complete body %q (error %v); want an error status or an abort", res.StatusCode, body, berr)
-				}
-				if code, body := pingRaw(t, f.addr); code != 200 || body != "OK" {
-					t.Errorf("next request: got %d %q; want 200 OK", code, body)
 				}
 			})
 		}
 	})
+	f := startCheckedFront(t, mode, transport, path)
+	_, out, err := f.exchange(t, "GET /images/x/get HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n", testDeadline)
+	if err != nil {
+		t.Fatalf("exchange: %v (read %q)", err, out)
+	}
+	res, rerr := http.ReadResponse(bufio.NewReader(strings.NewReader(out)), nil)
+	var body []byte
+	var berr error
+	if rerr == nil {
+		body, berr = io.ReadAll(res.Body)
+	}
+	switch {
+	case rerr != nil:
+		// Closed with no answer: an abort.
+	case res.StatusCode >= 500:
+	case berr != nil:
+		// Truncated body: an abort.
+	case clean && string(body) == wantBody:
+	default:
+		t.Errorf("client got %d with complete body %q (error %v); want an error status or an abort", res.StatusCode, body, berr)
+	}
+	for range 2 { // the second may reuse the first's connection
+		if code, body := pingRaw(t, f.addr); code != 200 || body != "OK" {
+			t.Errorf("next request: got %d %q; want 200 OK", code, body)
+		}
+	}
 }
 
 // pingRaw sends GET /_ping on a new connection and returns the answer.
