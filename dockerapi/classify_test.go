@@ -219,4 +219,3 @@ func BenchmarkClassify(b *testing.B) {
 		})
 	}
 }
-

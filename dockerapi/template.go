@@ -16,10 +16,10 @@ type part struct {
 type partKind uint8
 
 const (
-	literal partKind = iota
-	segment          // {name}: [^/]+
-	anyText          // {name:.*}
-	someText         // {name:.+}
+	literal  partKind = iota
+	segment           // {name}: [^/]+
+	anyText           // {name:.*}
+	someText          // {name:.+}
 )
 
 // compile turns a moby template into a matcher. It panics on a variable
@@ -66,11 +66,11 @@ func (m matcher) match(s string) bool {
 	if p.kind == literal {
 		return strings.HasPrefix(s, p.lit) && m[1:].match(s[len(p.lit):])
 	}
-	min := 1
+	lo := 1
 	if p.kind == anyText {
-		min = 0
+		lo = 0
 	}
-	for n := min; n <= len(s); n++ {
+	for n := lo; n <= len(s); n++ {
 		if p.kind == segment && n > 0 && s[n-1] == '/' {
 			break
 		}
