@@ -156,7 +156,7 @@ func FromEnv(lookup func(string) (string, bool)) (p *Policy, set bool, err error
 		if len(granted) == 0 {
 			continue
 		}
-		r := b.addRule("env", 0, v.Name+"=1: allow "+strings.Join(granted, " "))
+		r := b.addRule("env:"+v.Name, 0, "allow "+strings.Join(granted, " "))
 		for _, name := range granted {
 			op, _ := dockerapi.Lookup(name)
 			if b.p.grant[op] == 0 {

@@ -56,7 +56,8 @@ func (p *Policy) Explain(w io.Writer) error {
 					body = "  body-UNCHECKED"
 				}
 			}
-			fmt.Fprintf(bw, "  %s %-26s %-40s %-22s%s%s\n", mark, op, routesOf(routes, op), p.rules[p.grant[op]-1].loc, risk, body)
+			line := fmt.Sprintf("  %s %-26s %-40s %-22s%s%s", mark, op, routesOf(routes, op), p.rules[p.grant[op]-1].loc, risk, body)
+			fmt.Fprintln(bw, strings.TrimRight(line, " "))
 		}
 	}
 	var denied []string
