@@ -349,7 +349,7 @@ type serviceBody struct {
 			Mounts        []mount
 			CapabilityAdd []string
 			Privileges    *struct {
-				Seccomp *struct{ Mode string }
+				Seccomp  *struct{ Mode string }
 				AppArmor *struct{ Mode string }
 			}
 		}
