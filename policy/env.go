@@ -19,6 +19,11 @@ type EnvVar struct {
 	// Ops are the operations it grants. Those whose method is POST also
 	// need POST=1, DELETE ones DELETE=1, PUT ones PUT=1.
 	Ops []dockerapi.Op
+	// WithOps are granted too when the variable With is also on (exec
+	// creation lives under /containers for Tecnativa, so it needs
+	// CONTAINERS as well as EXEC).
+	WithOps []dockerapi.Op
+	With    string
 	// Tecnativa is the path its haproxy.cfg rule matches ("" for
 	// variables Tecnativa does not have or that gate a method).
 	Tecnativa string
@@ -52,8 +57,8 @@ var envVars = []EnvVar{
 			"create and update bodies are checked (deny-body all)"},
 	{Name: "DISTRIBUTION", Ops: ops(dockerapi.DistributionInspect), Tecnativa: "/distribution"},
 	{Name: "EVENTS", Default: true, Ops: ops(dockerapi.SystemEvents), Tecnativa: "/events"},
-	{Name: "EXEC", Ops: ops(dockerapi.ExecInspect, dockerapi.ContainerExec, dockerapi.ExecStart, dockerapi.ExecResize), Tecnativa: "/exec",
-		Note: "also grants exec creation (POST /containers/{id}/exec), which Tecnativa files under CONTAINERS; exec bodies are checked"},
+	{Name: "EXEC", Ops: ops(dockerapi.ExecInspect, dockerapi.ExecStart, dockerapi.ExecResize), WithOps: ops(dockerapi.ContainerExec), With: "CONTAINERS", Tecnativa: "/exec",
+		Note: "exec creation (POST /containers/{id}/exec) needs EXEC and CONTAINERS (Tecnativa: CONTAINERS alone); exec bodies are checked (no exec as root)"},
 	{Name: "GRPC", Ops: ops(dockerapi.GRPC), Tecnativa: "/grpc"},
 	{Name: "IMAGES", Ops: ops(
 		dockerapi.ImageList, dockerapi.ImageSearch, dockerapi.ImageHistory, dockerapi.ImageInspect,
@@ -73,8 +78,8 @@ var envVars = []EnvVar{
 	{Name: "SERVICES", Ops: ops(dockerapi.ServiceList, dockerapi.ServiceInspect, dockerapi.ServiceLogs, dockerapi.ServiceCreate, dockerapi.ServiceUpdate, dockerapi.ServiceDelete), Tecnativa: "/services",
 		Note: "service create and update bodies are checked"},
 	{Name: "SESSION", Ops: ops(dockerapi.Session), Tecnativa: "/session"},
-	{Name: "SWARM", Ops: ops(dockerapi.SwarmInspect, dockerapi.SwarmInit, dockerapi.SwarmJoin, dockerapi.SwarmLeave, dockerapi.SwarmUpdate, dockerapi.SwarmUnlock), Tecnativa: "/swarm",
-		Note: "the unlock key (GET /swarm/unlockkey) only through a policy file"},
+	{Name: "SWARM", Ops: ops(dockerapi.SwarmInspect, dockerapi.SwarmInit, dockerapi.SwarmLeave, dockerapi.SwarmUpdate, dockerapi.SwarmUnlock), Tecnativa: "/swarm",
+		Note: "joining another swarm (POST /swarm/join: its managers then run tasks here) and the unlock key (GET /swarm/unlockkey) only through a policy file"},
 	{Name: "SYSTEM", Ops: ops(dockerapi.SystemDataUsage), Tecnativa: "/system"},
 	{Name: "TASKS", Ops: ops(dockerapi.TaskList, dockerapi.TaskInspect, dockerapi.TaskLogs), Tecnativa: "/tasks"},
 	{Name: "VERSION", Default: true, Ops: ops(dockerapi.SystemVersion), Tecnativa: "/version"},
@@ -91,7 +96,7 @@ var envVars = []EnvVar{
 	{Name: "ALLOW_PAUSE", Ops: ops(dockerapi.ContainerPause)},
 	{Name: "ALLOW_UNPAUSE", Ops: ops(dockerapi.ContainerUnpause)},
 	{Name: "ALLOW_LOGS", Ops: ops(dockerapi.ContainerLogs)},
-	{Name: "ALLOW_EXEC", Ops: ops(dockerapi.ExecInspect, dockerapi.ContainerExec, dockerapi.ExecStart, dockerapi.ExecResize), Note: "same as EXEC"},
+	{Name: "ALLOW_EXEC", Ops: ops(dockerapi.ExecInspect, dockerapi.ExecStart, dockerapi.ExecResize), WithOps: ops(dockerapi.ContainerExec), With: "CONTAINERS", Note: "same as EXEC"},
 	{Name: "ALLOW_ATTACH", Ops: ops(dockerapi.ContainerAttach, dockerapi.ContainerAttachWebsocket)},
 	{Name: "ALLOW_ARCHIVE", Ops: ops(dockerapi.ContainerArchiveInfo, dockerapi.ContainerArchive, dockerapi.PutContainerArchive, dockerapi.ContainerCopy)},
 	{Name: "ALLOW_EXPORT", Ops: ops(dockerapi.ContainerExport)},
@@ -143,11 +148,15 @@ func FromEnv(lookup func(string) (string, bool)) (p *Policy, set bool, err error
 	}
 	b := newBuilder("env")
 	for _, v := range envVars {
-		if !on[v.Name] || len(v.Ops) == 0 {
+		if !on[v.Name] {
 			continue
 		}
+		candidates := v.Ops
+		if v.With != "" && on[v.With] {
+			candidates = append(append([]dockerapi.Op(nil), v.Ops...), v.WithOps...)
+		}
 		var granted []string
-		for _, op := range v.Ops {
+		for _, op := range candidates {
 			if gate, ok := methodGates[opMethod[op]]; ok && !on[gate] {
 				continue
 			}
