@@ -54,6 +54,9 @@ func compile(tpl string) matcher {
 		}
 		m = append(m, part{kind: kind})
 		tpl = tpl[open+end+1:]
+		if strings.HasPrefix(tpl, "{") {
+			panic("dockerapi: two variables side by side in a template")
+		}
 	}
 	return m
 }
@@ -70,13 +73,30 @@ func (m matcher) match(s string) bool {
 	if p.kind == anyText {
 		lo = 0
 	}
-	for n := lo; n <= len(s); n++ {
-		if p.kind == segment && n > 0 && s[n-1] == '/' {
-			break
+	if len(m) == 1 {
+		return len(s) >= lo && (p.kind != segment || strings.IndexByte(s, '/') < 0)
+	}
+	// A variable is always followed by a literal (templates never put two
+	// variables side by side): try only where that literal occurs.
+	next := m[1].lit
+	if len(m) == 2 {
+		// The common case, {name:.*}/json: the literal must end the path.
+		n := len(s) - len(next)
+		return n >= lo && strings.HasSuffix(s, next) && (p.kind != segment || strings.IndexByte(s[:n], '/') < 0)
+	}
+	for n := lo; n <= len(s); {
+		i := strings.Index(s[n:], next)
+		if i < 0 {
+			return false
 		}
-		if m[1:].match(s[n:]) {
+		n += i
+		if p.kind == segment && strings.IndexByte(s[:n], '/') >= 0 {
+			return false
+		}
+		if n >= lo && m[2:].match(s[n+len(next):]) {
 			return true
 		}
+		n++
 	}
 	return false
 }
