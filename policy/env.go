@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/sockproxylab/sockproxy/dockerapi"
@@ -188,4 +189,43 @@ func parseBool(s string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("not a boolean (1/0, true/false, yes/no, on/off)")
+}
+
+// WriteEnvTable prints the environment table as Markdown: each variable,
+// its default, the operations it grants (with the method gate they need)
+// and where it is stricter than Tecnativa.
+func WriteEnvTable(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString("| Variable | Default | Grants | Stricter than Tecnativa |\n|---|---|---|---|\n")
+	for _, v := range envVars {
+		def := "0"
+		if v.Default {
+			def = "1"
+		}
+		var grants []string
+		for _, op := range v.Ops {
+			grants = append(grants, gated(op))
+		}
+		for _, op := range v.WithOps {
+			grants = append(grants, gated(op)+" (with "+v.With+"=1)")
+		}
+		g := strings.Join(grants, ", ")
+		if g == "" {
+			g = "—"
+		}
+		note := v.Note
+		if v.Tecnativa == "" && len(v.Ops) > 0 && note == "" {
+			note = "not in Tecnativa's haproxy.cfg (linuxserver, newer Tecnativa builds)"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", v.Name, def, g, note)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func gated(op dockerapi.Op) string {
+	if gate, ok := methodGates[opMethod[op]]; ok {
+		return op.String() + " (" + gate + "=1)"
+	}
+	return op.String()
 }

@@ -214,3 +214,7 @@ func TestEnvTable(t *testing.T) {
 		}
 	}
 }
+
+func TestEnvTableGolden(t *testing.T) {
+	golden(t, "env-table.md", WriteEnvTable)
+}
