@@ -27,13 +27,15 @@ const (
 	// HostNamespaces: host network, pid, ipc, uts, userns or cgroupns mode;
 	// a service attached to the "host" network.
 	HostNamespaces
-	// Capabilities: CapAdd on create, CapabilityAdd on a service.
+	// Capabilities: CapAdd (or API 1.40's Capabilities) on create,
+	// CapabilityAdd on a service.
 	Capabilities
 	// Devices: Devices, DeviceRequests or DeviceCgroupRules on create or
 	// update.
 	Devices
 	// SecurityOptions: a SecurityOpt that turns confinement off
-	// (seccomp/apparmor/systempaths=unconfined, label=disable).
+	// (seccomp/apparmor/systempaths=unconfined, label=disable), or
+	// MaskedPaths/ReadonlyPaths sent explicitly.
 	SecurityOptions
 	// ExecRoot: an exec whose User is root, uid 0, or empty (the
 	// container's user, which is root unless the image says otherwise).
@@ -221,6 +223,13 @@ type hostConfig struct {
 	CapAdd       []string
 	SecurityOpt  []string
 	VolumesFrom  []string
+	// Capabilities (API 1.40 only) replaced the whole capability set.
+	Capabilities []string
+	// MaskedPaths and ReadonlyPaths, when sent at all, replace the
+	// defaults that hide /proc and /sys files (the CLI sends them empty for
+	// --security-opt systempaths=unconfined).
+	MaskedPaths   []string
+	ReadonlyPaths []string
 }
 
 type mount struct {
@@ -261,6 +270,12 @@ func (h *hostConfig) inspect(f *findings) {
 	}
 	if len(h.CapAdd) > 0 {
 		f[Capabilities] = "added capabilities (" + strings.Join(h.CapAdd, ",") + ")"
+	}
+	if len(h.Capabilities) > 0 {
+		f[Capabilities] = "a capability set (" + strings.Join(h.Capabilities, ",") + ")"
+	}
+	if h.MaskedPaths != nil || h.ReadonlyPaths != nil {
+		f[SecurityOptions] = "replaced masked or read-only system paths"
 	}
 	h.resources.inspect(f)
 	for _, o := range h.SecurityOpt {

@@ -50,6 +50,8 @@ func TestBodyChecks(t *testing.T) {
 		{"device requests", "POST", "/containers/create", `{"HostConfig":{"DeviceRequests":[{"Count":-1}]}}`, 403, "devices"},
 		{"seccomp unconfined", "POST", "/containers/create", `{"HostConfig":{"SecurityOpt":["seccomp=unconfined"]}}`, 403, "security-options"},
 		{"apparmor unconfined", "POST", "/containers/create", `{"HostConfig":{"SecurityOpt":["apparmor:unconfined"]}}`, 403, "security-options"},
+		{"masked paths emptied", "POST", "/containers/create", `{"HostConfig":{"MaskedPaths":[]}}`, 403, "security-options"},
+		{"API 1.40 capability set", "POST", "/v1.40/containers/create", `{"HostConfig":{"Capabilities":["CAP_SYS_ADMIN"]}}`, 403, "capabilities"},
 		{"no-new-privileges", "POST", "/containers/create", `{"HostConfig":{"SecurityOpt":["no-new-privileges"]}}`, 200, ""},
 		{"update adds devices", "POST", "/containers/c1/update", `{"Devices":[{"PathOnHost":"/dev/mem"}]}`, 403, "devices"},
 		{"update memory", "POST", "/containers/c1/update", `{"Memory":1048576}`, 200, ""},

@@ -64,7 +64,7 @@
 // max-body bytes) and decode it as dockerd does (encoding/json, keys in any
 // letter case), after refusing what dockerd would decode by guessing:
 // duplicate keys (compared without letter case), non-ASCII keys (the
-// decoder folds ſ onto s and K onto k), trailing data. The body is
+// decoder folds ſ onto s and the Kelvin sign onto k), trailing data. The body is
 // then handed back to the caller as exactly the bytes checked. Bodies with
 // a Content-Encoding are refused.
 //

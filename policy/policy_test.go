@@ -332,4 +332,21 @@ func BenchmarkDecide(b *testing.B) {
 			}
 		})
 	}
+	// A checked create body: the cost of reading and decoding it.
+	env, _, _ := FromEnv(func(k string) (string, bool) {
+		v, ok := map[string]string{"CONTAINERS": "1", "POST": "1"}[k]
+		return v, ok
+	})
+	body := `{"Image":"nginx:1.27","Env":["A=1","B=2"],"Labels":{"app":"web"},"HostConfig":{"Binds":["data:/data"],"NetworkMode":"bridge","RestartPolicy":{"Name":"always"}}}`
+	b.Run("policy=env/route=create", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			r, _ := http.NewRequest("POST", "http://d/v1.51/containers/create", strings.NewReader(body))
+			sinkDecision = env.Decide(r)
+			if !sinkDecision.Allowed {
+				b.Fatal(sinkDecision.Message)
+			}
+		}
+	})
 }
