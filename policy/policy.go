@@ -95,7 +95,7 @@ func (p *Policy) Decide(r *http.Request) Decision {
 		return Decision{
 			Status:  http.StatusBadRequest,
 			Rule:    "path check",
-			Message: "sockproxy: request refused: " + reasonOf(err) + " (dockerd would not route " + strconv.Quote(r.URL.EscapedPath()) + " as it stands)",
+			Message: "sockproxy: request refused: " + reasonOf(err) + " (dockerd would not route " + strconv.Quote(escapedPath(r)) + " as it stands)",
 		}
 	}
 	op := m.Op
@@ -103,7 +103,7 @@ func (p *Policy) Decide(r *http.Request) Decision {
 		return Decision{
 			Status:  http.StatusForbidden,
 			Rule:    "default deny",
-			Message: "sockproxy: " + r.Method + " " + strconv.Quote(r.URL.EscapedPath()) + " is no Docker Engine API operation: denied by policy " + p.name,
+			Message: "sockproxy: " + r.Method + " " + strconv.Quote(escapedPath(r)) + " is no Docker Engine API operation: denied by policy " + p.name,
 		}
 	}
 	if d := p.deny[op]; d != 0 {
@@ -159,5 +159,12 @@ func (d Decision) WriteError(w http.ResponseWriter) {
 // cannot forge another line.
 func (d Decision) AuditLine(r *http.Request) string {
 	return fmt.Sprintf("sockproxy: denied client=%s method=%q path=%q op=%s rule=%q status=%d",
-		r.RemoteAddr, r.Method, r.URL.EscapedPath(), d.Op, d.Rule, d.Status)
+		r.RemoteAddr, r.Method, escapedPath(r), d.Op, d.Rule, d.Status)
+}
+
+func escapedPath(r *http.Request) string {
+	if r.URL == nil {
+		return r.RequestURI
+	}
+	return r.URL.EscapedPath()
 }

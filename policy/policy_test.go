@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -349,4 +350,14 @@ func BenchmarkDecide(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestDecideOddRequests(t *testing.T) {
+	p := mustPreset(t, "traefik")
+	if d := p.Decide(&http.Request{Method: "GET", RequestURI: "/_ping"}); d.Allowed || d.Status != 400 {
+		t.Errorf("request without URL: %+v", d)
+	}
+	if d := p.Decide(&http.Request{Method: "", URL: &url.URL{Path: "/_ping"}}); d.Allowed {
+		t.Errorf("request without method allowed: %+v", d)
+	}
 }
