@@ -1,0 +1,51 @@
+package dockerapi
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// TestRouteTableGolden prints the route table, one route a line in moby's
+// order, so that a change to it shows in review as a diff of
+// testdata/routes.txt.
+func TestRouteTableGolden(t *testing.T) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# method template operation risk [body] [min-version] [experimental] [not-in-swagger]\n")
+	for _, r := range routes {
+		info := r.Op.Info()
+		line := fmt.Sprintf("%-7s %-46s %-26s %s", r.Method, r.Template, r.Op, info.Risk)
+		if info.Body {
+			line += " body"
+		}
+		if r.MinVersion != "" {
+			line += " min=" + r.MinVersion
+		}
+		if r.Experimental {
+			line += " experimental"
+		}
+		if !info.Swagger {
+			line += " not-in-swagger"
+		}
+		fmt.Fprintln(&b, line)
+	}
+	path := filepath.Join("testdata", "routes.txt")
+	if *update {
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if !bytes.Equal(b.Bytes(), want) {
+		t.Errorf("%s differs (go test -update rewrites it):\n%s", path, b.String())
+	}
+}
