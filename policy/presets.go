@@ -62,12 +62,14 @@ deny-body privileged host-namespaces capabilities devices security-options
 # lifecycle hooks, if you use them:
 # allow ContainerExec ExecStart ExecInspect
 `,
-	// A CI job that builds and pushes images: docker build (classic POST
-	// /build; BuildKit through the CLI adds POST /session, buildx's docker
-	// driver POST /grpc), pull, tag, push, inspect, clean up. No
-	// containers, no exec.
-	"ci-build": `# CI: build, tag, push; no containers, no exec
-allow SystemPing SystemPingHead SystemVersion SystemInfo
+	// A CI job that builds and pushes images: docker login (POST /auth,
+	// moby client login.go), docker build (classic POST /build, client
+	// image_build.go; BuildKit through the CLI adds the POST /session
+	// tunnel, buildx's docker driver POST /grpc; build_prune.go,
+	// build_cancel.go), pull, tag, push, inspect, clean up. No containers,
+	// no exec.
+	"ci-build": `# CI: log in, build, tag, push; no containers, no exec
+allow SystemPing SystemPingHead SystemVersion SystemInfo SystemAuth
 allow ImageBuild BuildPrune BuildCancel Session GRPC
 allow ImageCreate ImageInspect ImageList ImageHistory ImageTag ImagePush ImageDelete ImagePrune
 `,
