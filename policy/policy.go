@@ -85,7 +85,8 @@ type Decision struct {
 // it.
 //
 // An allowed request whose operation needs no body check costs no
-// allocation.
+// allocation. p must not be nil: "no policy" is the caller's decision (see
+// Configure and LocalListener), not a Policy.
 func (p *Policy) Decide(r *http.Request) Decision {
 	m, err := dockerapi.ClassifyRequest(r)
 	if p.allowAll {
