@@ -103,7 +103,7 @@ func (p *Policy) Decide(r *http.Request) Decision {
 	if op == dockerapi.Unknown {
 		return Decision{
 			Status:  http.StatusForbidden,
-			Rule:    "default deny",
+			Rule:    "default deny of " + p.name,
 			Message: "sockproxy: " + r.Method + " " + strconv.Quote(escapedPath(r)) + " is no Docker Engine API operation: denied by policy " + p.name,
 		}
 	}
@@ -112,7 +112,7 @@ func (p *Policy) Decide(r *http.Request) Decision {
 	}
 	g := p.grant[op]
 	if g == 0 {
-		return p.refuse(op, "default deny", "not granted by policy "+p.name)
+		return p.refuse(op, "default deny of "+p.name, "not granted by policy "+p.name)
 	}
 	if op.Info().Body && p.checksOn() {
 		if d, checked := p.checkBody(r, op); checked {
@@ -157,9 +157,9 @@ func (d Decision) WriteError(w http.ResponseWriter) {
 
 // AuditLine formats the one log line a refusal gets: client address,
 // method, path, operation, rule, status. Values are quoted so a path
-// cannot forge another line.
+// cannot forge another line. The logger adds its own prefix.
 func (d Decision) AuditLine(r *http.Request) string {
-	return fmt.Sprintf("sockproxy: denied client=%s method=%q path=%q op=%s rule=%q status=%d",
+	return fmt.Sprintf("denied client=%s method=%q path=%q op=%s rule=%q status=%d",
 		r.RemoteAddr, r.Method, escapedPath(r), d.Op, d.Rule, d.Status)
 }
 

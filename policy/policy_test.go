@@ -255,7 +255,7 @@ func TestWriteError(t *testing.T) {
 		t.Errorf("Content-Length %s for %d bytes", rec.Header().Get("Content-Length"), rec.Body.Len())
 	}
 	line := d.AuditLine(r)
-	for _, want := range []string{"client=192.0.2.1:4242", `method="POST"`, `path="/v1.51/containers/c1/exec"`, "op=ContainerExec", `rule="default deny"`, "status=403"} {
+	for _, want := range []string{"client=192.0.2.1:4242", `method="POST"`, `path="/v1.51/containers/c1/exec"`, "op=ContainerExec", `rule="default deny of preset:traefik"`, "status=403"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("audit line %q lacks %s", line, want)
 		}

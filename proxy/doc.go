@@ -66,11 +66,23 @@
 //     (no Content-Length), bytes already buffered on either side are
 //     forwarded, and both directions are copied until both have ended, each
 //     end passed on as a half-close (CloseWrite) while the other direction
-//     keeps flowing. A client that half-closes at once, even before reading
-//     the 101, still gets all of the upstream's output. The round trip of an
-//     upgrade request is not cancelled by net/http's request context (which a
-//     client's half-close cancels); an upstream that never answers it holds
-//     the request until it does.
+//     keeps flowing. A client that half-closes as soon as it has the 101
+//     still gets all of the upstream's output. Until the 101 arrives, the
+//     round trip keeps the request's context like any other, so a client
+//     that leaves cancels it and its upstream connection closes; TCP cannot
+//     tell a half-close from a client that left, so a client that
+//     half-closes before the 101 is taken as gone (the docker CLI and
+//     docker-py read the 101 first). A 101 to a request that asked for no
+//     upgrade, naming no protocol or another one gives 502, never a tunnel.
+//   - Request bodies: full duplex (http.ResponseController.EnableFullDuplex),
+//     so an upstream that answers while it still reads the body (or refuses
+//     it early) gets all of it, or has its answer delivered at once, instead
+//     of net/http discarding the unread rest when the header is written.
+//   - HTTP/1.0 clients get no 1xx response, their Expect: 100-continue is not
+//     sent on, and a body of unknown length (close-delimited to them) that
+//     fails mid-way ends in a connection reset over TCP, never a clean close.
+//   - Connection: close is honoured on every kind of response, parked
+//     streams included; a repeated identical Content-Length goes out once.
 //   - Streams: a response with no Content-Length (events, logs, wait, save,
 //     export) has its header flushed at once and every piece flushed as it
 //     is written, so POST /containers/{id}/wait cannot deadlock docker run.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
+	"github.com/sockproxylab/sockproxy/policy"
 )
 
 // DefaultMode is the mode used when Config.Mode is empty: the one the latest
@@ -56,6 +57,11 @@ type Config struct {
 	// the raw transport may idle before it is parked (0 means
 	// DefaultParkIdle, negative never). The stdlib modes never park.
 	ParkIdle time.Duration
+
+	// Policy is ReverseProxy.Policy, in every mode (the stdlib modes
+	// decide before handing the request to httputil); nil forwards
+	// everything.
+	Policy *policy.Policy
 }
 
 // New returns the handler for cfg.Mode over cfg.Transport, proxying to
@@ -105,7 +111,7 @@ func New(cfg Config) (http.Handler, error) {
 			Transport:    t,
 			ErrorLog:     logger,
 			ErrorHandler: errorHandler,
-		}, t}, nil
+		}, t, cfg.Policy}, nil
 	}
 	s, err := bodycopy.Lookup(mode)
 	if err != nil {
@@ -117,6 +123,7 @@ func New(cfg Config) (http.Handler, error) {
 		ErrorLog:     logger,
 		ErrorHandler: errorHandler,
 		ParkIdle:     cfg.ParkIdle,
+		Policy:       cfg.Policy,
 	}, nil
 }
 
@@ -133,7 +140,16 @@ type idleCloser interface {
 // idle connections.
 type stdlibProxy struct {
 	*httputil.ReverseProxy
-	t idleCloser
+	t      idleCloser
+	policy *policy.Policy // nil: forward everything
+}
+
+// ServeHTTP decides req by the policy, then hands it to httputil.
+func (p *stdlibProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
+	if p.policy != nil && !allowed(p.policy, rw, req, p.ErrorLog.Printf) {
+		return
+	}
+	p.ReverseProxy.ServeHTTP(rw, req)
 }
 
 // CloseIdleConnections closes the idle upstream connections.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
+	"github.com/sockproxylab/sockproxy/policy"
 )
 
 // DefaultHost is the host the default Director puts in outbound URLs. A
@@ -93,6 +94,16 @@ type ReverseProxy struct {
 	// If zero, [DefaultParkIdle] is used; a negative ParkIdle never parks.
 	ParkIdle time.Duration
 
+	// Policy decides, before anything reaches the upstream, which Docker
+	// Engine API operations a request may run (see package policy). A
+	// refused request gets the decision's status (403, or 400 for a path
+	// dockerd would not route as it stands) with dockerd's error body
+	// {"message":"…"}, and one audit line in ErrorLog; it never reaches
+	// the upstream, pipelined, upgrading or not.
+	//
+	// If nil, every request is forwarded.
+	Policy *policy.Policy
+
 	// parked counts the parked streams still running, each until its
 	// connection is closed or handed back (and taken as a new connection
 	// by the server). A stream is added while its request's handler runs.
@@ -117,6 +128,9 @@ var hopHeaders = []string{
 
 // ServeHTTP proxies one request.
 func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
+	if p.Policy != nil && !allowed(p.Policy, rw, req, p.logf) {
+		return
+	}
 	transport := p.Transport
 	if transport == nil {
 		transport = http.DefaultTransport
@@ -421,6 +435,18 @@ func isStream(res *http.Response) bool {
 	}
 	ct, _, _ := mime.ParseMediaType(v)
 	return ct == sse
+}
+
+// allowed decides req by pol and answers a refused request, with one
+// audit line through logf.
+func allowed(pol *policy.Policy, rw http.ResponseWriter, req *http.Request, logf func(string, ...any)) bool {
+	d := pol.Decide(req)
+	if d.Allowed {
+		return true
+	}
+	logf("proxy: %s", d.AuditLine(req))
+	d.WriteError(rw)
+	return false
 }
 
 // closeDelimitedTo reports whether net/http answers res to req's client
