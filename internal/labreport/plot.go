@@ -2,12 +2,12 @@ package labreport
 
 import (
 	"fmt"
+	"image/color"
 	"path/filepath"
 	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 )
 
@@ -63,11 +63,13 @@ func (s *Set) barPlot(path, title, ylabel string, configs []Config, value func(C
 	p.Y.Label.Text = ylabel
 	p.Legend.Top = true
 	barW := vg.Points(7)
+	var top float64
 	for i, st := range strategies {
 		vals := make(plotter.Values, len(configs))
 		for j, c := range configs {
 			if v, ok := value(c, st); ok {
 				vals[j] = v
+				top = max(top, v)
 			}
 		}
 		bars, err := plotter.NewBarChart(vals, barW)
@@ -75,7 +77,11 @@ func (s *Set) barPlot(path, title, ylabel string, configs []Config, value func(C
 			return fmt.Errorf("labreport: plotting %s: %w", path, err)
 		}
 		bars.LineStyle.Width = 0
-		bars.Color = plotutil.Color(i)
+		// One colour per strategy (plotutil's 7 repeat), the default black.
+		bars.Color = palette[i%len(palette)]
+		if st == DefaultStrategy {
+			bars.Color = color.Black
+		}
 		bars.Offset = vg.Length(float64(i)-float64(len(strategies)-1)/2) * barW
 		p.Add(bars)
 		p.Legend.Add(st, bars)
@@ -85,6 +91,10 @@ func (s *Set) barPlot(path, title, ylabel string, configs []Config, value func(C
 		labels[j] = strings.ReplaceAll(strings.ReplaceAll(c.Keys, "shape=", ""), "/", "\n")
 	}
 	p.NominalX(labels...)
+	// Room above the bars for the legend (one line per strategy), which
+	// would cover them otherwise.
+	p.Y.Min = 0
+	p.Y.Max = top * (1 + 0.075*float64(len(strategies)))
 	width := vg.Length(len(configs)*len(strategies)+2*len(configs)) * barW
 	if width < 6*vg.Inch {
 		width = 6 * vg.Inch
