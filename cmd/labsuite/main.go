@@ -1,13 +1,21 @@
 // Command labsuite runs the lab's cross-process suite (package
-// internal/suite): the upstream simulator, one sockproxy per strategy and
-// the installed peers (socat, HAProxy, nginx), measured with the loadgen
-// binary, interleaved round by round. `make bench` calls it after the Go
-// benchmarks; its benchfmt output is the results folder's loadgen.txt.
-// With -upstream docker the upstream is a sandboxed real dockerd
-// (internal/dockerd) and the scenarios are Docker API reads and a real
-// `docker save` of the 128 MiB lab/big image.
+// internal/suite): the upstream simulator (its own process on the harness
+// CPU with -upstream-bin), sockproxy targets, the installed peers at their
+// defaults and tuned, and the ceiling relay, measured with the loadgen
+// binary, interleaved round by round: closed-loop and fixed-rate runs, a
+// rate sweep, and memory per idle stream after the load and on fresh
+// processes. `make bench` calls it after the Go benchmarks; its benchfmt
+// output is the results folder's loadgen.txt, its progress suite-log.txt,
+// and with -configs each target's command line and configuration go into
+// the folder too. With -upstream docker the upstream is a sandboxed real
+// dockerd (internal/dockerd) and the closed-loop runs are Docker API reads
+// and a real `docker save` of the 128 MiB lab/big image.
 //
-//	labsuite -loadgen BIN -sockproxy BIN -out loadgen.txt [flags]
+//	labsuite -loadgen BIN -sockproxy BIN [-upstream-bin BIN] [-relay BIN] [-caddy BIN] -out loadgen.txt [flags]
+//
+// A run is name[:size]:conc, then options rate=R (an open loop at R
+// requests per second, conc in flight at most), n=N (N requests instead of
+// a duration) and d=D (the duration).
 package main
 
 import (

@@ -171,6 +171,9 @@ func Run(ctx context.Context, cfg Config) error {
 	// connection pools and the Go runtime.
 	for _, sc := range append(append([]Scenario(nil), cfg.Closed...), cfg.Fixed...) {
 		warm := Scenario{Name: sc.Name, Size: sc.Size, Conc: min(sc.Conc, 16), N: 2 * min(sc.Conc, 16)}
+		if sc.bulk() {
+			warm.Conc, warm.N = 2, 2 // two big bodies warm the path
+		}
 		for _, t := range targets {
 			if _, err := loadgen(ctx, cfg, t, warm); err != nil {
 				return err
@@ -347,9 +350,10 @@ func loadgen(ctx context.Context, cfg Config, t *Target, sc Scenario) (loadgenRu
 
 // measure runs one recorded loadgen run and appends its benchfmt output to
 // cfg.Out, adding:
-//   - harness-util: the CPU time of loadgen and the simulator
-//     (cfg.HarnessPIDs) ÷ the run's wall time, in cores; near 1 the harness
-//     CPU was saturated and the row measures the harness (harness-bound);
+//   - harness-util: the CPU time of loadgen, the simulator
+//     (cfg.HarnessPIDs) and this process (which samples the proxy) ÷ the
+//     run's wall time, in cores; near 1 the harness CPU was saturated and
+//     the row measures the harness (harness-bound);
 //   - for a proxy: its CPU time per request (proxy-cpu-ns/op) or per GiB
 //     (proxy-cpu-s/GiB, bulk), proxy-util (its CPU ÷ wall time), and its
 //     peak PSS during the run (proxy-peak-pss-KiB, sampled every 100 ms over
@@ -361,6 +365,7 @@ func measure(ctx context.Context, cfg Config, t *Target, sc Scenario) (runResult
 	for _, p := range cfg.HarnessPIDs {
 		harness0 += treeCPU(p)
 	}
+	self0, _ := threadsCPU(os.Getpid()) // this process samples and reads /proc: harness work too
 	if pid != 0 {
 		cpu0 = treeCPU(pid)
 		peak = samplePeak(pid, 100*time.Millisecond)
@@ -376,7 +381,8 @@ func measure(ctx context.Context, cfg Config, t *Target, sc Scenario) (runResult
 	for _, p := range cfg.HarnessPIDs {
 		harness += treeCPU(p)
 	}
-	harness = harness - harness0 + run.cpu
+	self, _ := threadsCPU(os.Getpid())
+	harness = harness - harness0 + run.cpu + self - self0
 	if err != nil {
 		return runResult{}, err
 	}
