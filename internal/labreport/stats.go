@@ -186,12 +186,20 @@ func RatioCI(a, b []float64) Interval {
 	return Interval{Point: point, Lo: quantile(ests, 0.025), Hi: quantile(ests, 0.975), N: n, OK: len(ests) > 0}
 }
 
+// MinFitPoints is the fewest points, at MinFitCounts distinct x or more,
+// that SlopeCI fits: with fewer, a resampled fit is mostly degenerate and
+// its interval would look tighter than the data allow.
+const (
+	MinFitPoints = 4
+	MinFitCounts = 3
+)
+
 // SlopeCI fits y = a + b·x by least squares and returns b with its
 // bootstrap interval (points resampled with replacement); not OK with
-// fewer than two distinct x.
+// fewer than MinFitPoints points or MinFitCounts distinct x.
 func SlopeCI(x, y []float64) Interval {
-	if len(x) != len(y) {
-		return Interval{}
+	if len(x) != len(y) || len(x) < MinFitPoints || len(slices.Compact(slices.Sorted(slices.Values(x)))) < MinFitCounts {
+		return Interval{N: len(x)}
 	}
 	return bootstrap(len(x), func(idx []int) (float64, bool) { return slope(pick(x, idx), pick(y, idx)) })
 }

@@ -424,6 +424,8 @@ func (s *Set) WriteSpliceGoals(w io.Writer) error {
 	if len(sc.fresh) > 0 {
 		if fit := s.freshFit(sc, def); fit.pss.OK {
 			lines = append(lines, fmt.Sprintf("  %-34s KiB per idle stream, fresh process %s (n=%d points; goal ≤ %.0f: %s)", "streams", fit.pss.Format("%.1f"), fit.pss.N, MemoryMaxKiB, verdict(fit.pss, MemoryMaxKiB, false)))
+		} else if fit.pss.N > 0 {
+			lines = append(lines, fmt.Sprintf("  %-34s KiB per idle stream, fresh process: n/a (%d points; a fit needs %d at %d counts or more)", "streams", fit.pss.N, MinFitPoints, MinFitCounts))
 		}
 	}
 	for _, c := range sc.capacity {
