@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sweepRates := fs.String("sweep-rates", formatRates(suite.DefaultSweepRates), "comma-separated `rates` of the sweep, increasing")
 	sweepRounds := fs.Int("sweep-rounds", 3, "`rounds` of the sweep")
 	streams := fs.Int("streams", 1000, "idle /events streams measured after the load (0 skips it)")
-	counts := fs.String("stream-counts", "1000,2000,4000,8000", "idle-stream `counts` measured on fresh processes (empty skips it)")
+	counts := fs.String("stream-counts", "1000,2000,3000,8000", "idle-stream `counts` measured on fresh processes (empty skips it)")
 	memRepeats := fs.Int("mem-repeats", 2, "fresh processes per target for the memory `repeats`")
 	settle := fs.Duration("settle", 2*time.Second, "how long idle streams idle before a memory `reading`")
 	dir := fs.String("dir", "", "scratch `dir` for peer configs and logs (default a temp dir)")

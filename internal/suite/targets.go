@@ -203,7 +203,7 @@ func socatStarter(tuned bool) starter {
 		argv = append(argv, fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,fork,reuseaddr,backlog=4096", port), "UNIX-CONNECT:"+l.socket)
 		t, err := startProc(ctx, name, l.cpus, filepath.Join(l.dir, name+".log"), addr, argv...)
 		if t != nil {
-			t.MaxStreams = 2000 // a process per stream
+			t.MaxStreams = 3000 // a process per stream
 		}
 		return t, err
 	}
@@ -215,7 +215,13 @@ func startRelay(ctx context.Context, l launch) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	return startProc(ctx, "relay", l.cpus, filepath.Join(l.dir, "relay.log"), addr, bin, "-listen", addr, "-socket", l.socket)
+	t, err := startProc(ctx, "relay", l.cpus, filepath.Join(l.dir, "relay.log"), addr, bin, "-listen", addr, "-socket", l.socket)
+	if t != nil {
+		// Each stream holds two sockets and, splicing, two pipes: six
+		// descriptors, so about 3,300 fit under a hard limit of 20,000.
+		t.MaxStreams = 3000
+	}
+	return t, err
 }
 
 const haproxyConf = `global
