@@ -91,10 +91,13 @@ func (s *Set) WriteSuitePlots(dir string) error {
 			perReq = append(perReq, c)
 		}
 	}
-	if err := s.ciPlot(filepath.Join(dir, "cpu-request.svg"), "Proxy CPU per request at fixed load (median, 95% CI)", "µs of CPU per request", perReq, unitCPUOp, 1e6, index); err != nil {
+	median := func(unit string, scale float64) func(Config, string) Interval {
+		return func(c Config, t string) Interval { return MedianCI(s.vals(c, t, unit)).Scale(scale) }
+	}
+	if err := s.ciPlot(filepath.Join(dir, "cpu-request.svg"), "Proxy CPU per request at fixed load (median, 95% CI)", "µs of CPU per request", perReq, median(unitCPUOp, 1e6), index); err != nil {
 		return err
 	}
-	if err := s.ciPlot(filepath.Join(dir, "cpu-gib.svg"), "Proxy CPU per GiB at fixed load (median, 95% CI)", "CPU-seconds per GiB", perGiB, unitCPUGiB, 1, index); err != nil {
+	if err := s.ciPlot(filepath.Join(dir, "cpu-gib.svg"), "Proxy CPU per GiB at fixed load (median, 95% CI)", "CPU-seconds per GiB", perGiB, median(unitCPUGiB, 1), index); err != nil {
 		return err
 	}
 	return s.memoryPlot(filepath.Join(dir, "memory.svg"), sc, index)
@@ -156,12 +159,12 @@ func (s *Set) latencyPlot(path string, sc suiteConfigs, index map[string]int) er
 
 // ciPlot draws, for each configuration, one point per target with its
 // 95 % interval; targets along x, configurations told apart by glyph.
-func (s *Set) ciPlot(path, title, ylabel string, configs []Config, unit string, scale float64, index map[string]int) error {
+func (s *Set) ciPlot(path, title, ylabel string, configs []Config, value func(Config, string) Interval, index map[string]int) error {
 	targets := s.targets(configs)
 	var shown []string
 	for _, t := range targets {
 		for _, c := range configs {
-			if len(s.vals(c, t, unit)) > 0 {
+			if value(c, t).OK {
 				shown = append(shown, t)
 				break
 			}
@@ -175,10 +178,11 @@ func (s *Set) ciPlot(path, title, ylabel string, configs []Config, unit string, 
 	p.Y.Label.Text = ylabel
 	p.Legend.Top = true
 	seriesShapes := []draw.GlyphDrawer{draw.CircleGlyph{}, draw.TriangleGlyph{}, draw.SquareGlyph{}}
+	legendDone := make([]bool, len(configs))
 	for k, c := range configs {
 		off := (float64(k) - float64(len(configs)-1)/2) * 0.25
 		for j, t := range shown {
-			iv := MedianCI(s.vals(c, t, unit)).Scale(scale)
+			iv := value(c, t)
 			if !iv.OK {
 				continue
 			}
@@ -197,7 +201,8 @@ func (s *Set) ciPlot(path, title, ylabel string, configs []Config, unit string, 
 			}
 			bars.LineStyle = draw.LineStyle{Color: st.glyph.Color, Width: st.line.Width}
 			p.Add(bars, sc)
-			if j == 0 && len(configs) > 1 {
+			if !legendDone[k] && len(configs) > 1 {
+				legendDone[k] = true
 				legend := *sc
 				legend.GlyphStyle.Color = color.Gray{Y: 80}
 				p.Legend.Add(strings.ReplaceAll(c.Keys, "scenario=", ""), &legend)
