@@ -37,4 +37,3 @@ func (s *Set) WritePlots(dir string) error {
 			return PairedDiffCI(s.Samples[c][st][UnitAllocs], s.Samples[c]["direct"][UnitAllocs])
 		}, index)
 }
-
