@@ -399,6 +399,9 @@ func (s *Set) WriteSpliceGoals(w io.Writer) error {
 		}
 		iv := MedianCI(xs)
 		line := fmt.Sprintf("  %-34s proxy CPU-s/GiB %s (n=%d; goal ≤ %.2f: %s)", strings.ReplaceAll(c.Keys, "scenario=", ""), iv.Format("%.2f"), iv.N, SpliceMaxCPU, verdict(iv, SpliceMaxCPU, false))
+		if s.harnessBound(c, def) {
+			line += " (harness-bound)"
+		}
 		var refs []string
 		for _, t := range s.targets([]Config{c}) {
 			if t == def || t == "direct" || !isPeer(t) && t != "sockproxy-stdlib" {

@@ -66,7 +66,8 @@ type errPoints struct {
 // question, every point a median with its interval:
 //
 //	latency.svg      p99 latency against offered load (ping), one curve per
-//	                 target; bars span the rounds' lowest to highest p99
+//	                 target; bars span the rounds' lowest to highest p99,
+//	                 grey rings mark harness-bound points
 //	cpu-request.svg  proxy CPU per request at fixed load, 95 % CI
 //	cpu-gib.svg      proxy CPU-s per GiB at fixed load (blob, chunked), 95 % CI
 //	memory.svg       PSS growth against idle streams on fresh processes, with
@@ -116,7 +117,7 @@ func (s *Set) latencyPlot(path string, sc suiteConfigs, index map[string]int) er
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Legend.Top, p.Legend.Left = true, true
-	drawn := false
+	drawn, ringLegend := false, false
 	for _, t := range s.targets(sc.sweep) {
 		var pts errPoints
 		for _, c := range sc.sweep {
@@ -150,6 +151,31 @@ func (s *Set) latencyPlot(path string, sc suiteConfigs, index map[string]int) er
 		p.Add(line, points, bars)
 		p.Legend.Add(t, line, points)
 		drawn = true
+		// Harness-bound points get a grey ring: the client side may
+		// have set their latency.
+		var bound plotter.XYs
+		for _, c := range sc.sweep {
+			if s.harnessBound(c, t) {
+				rate, _ := strconv.ParseFloat(c.Get("rate"), 64)
+				for _, xy := range pts.XYs {
+					if xy.X == rate {
+						bound = append(bound, xy)
+					}
+				}
+			}
+		}
+		if len(bound) > 0 {
+			rings, err := plotter.NewScatter(bound)
+			if err != nil {
+				return fmt.Errorf("labreport: %s: %w", path, err)
+			}
+			rings.GlyphStyle = draw.GlyphStyle{Color: color.Gray{Y: 120}, Radius: vg.Points(8), Shape: draw.RingGlyph{}}
+			p.Add(rings)
+			if !ringLegend {
+				p.Legend.Add("harness-bound (harness CPU ≥ 0.90)", rings)
+				ringLegend = true
+			}
+		}
 	}
 	if !drawn {
 		return nil

@@ -353,7 +353,8 @@ func loadgen(ctx context.Context, cfg Config, t *Target, sc Scenario) (loadgenRu
 //   - harness-util: the CPU time of loadgen, the simulator
 //     (cfg.HarnessPIDs) and this process (which samples the proxy) ÷ the
 //     run's wall time, in cores; near 1 the harness CPU was saturated and
-//     the row measures the harness (harness-bound);
+//     the row measures the harness (harness-bound); loadgen-util is
+//     loadgen's share of it;
 //   - for a proxy: its CPU time per request (proxy-cpu-ns/op) or per GiB
 //     (proxy-cpu-s/GiB, bulk), proxy-util (its CPU ÷ wall time), and its
 //     peak PSS during the run (proxy-peak-pss-KiB, sampled every 100 ms over
@@ -394,7 +395,7 @@ func measure(ctx context.Context, cfg Config, t *Target, sc Scenario) (runResult
 			vals := lineValues(line)
 			res = runResult{rate: vals["req/s"], dropped: vals["dropped/op"]}
 			if run.wall > 0 {
-				line += fmt.Sprintf("\t%.3f harness-util", harness.Seconds()/run.wall.Seconds())
+				line += fmt.Sprintf("\t%.3f harness-util\t%.3f loadgen-util", harness.Seconds()/run.wall.Seconds(), run.cpu.Seconds()/run.wall.Seconds())
 			}
 			if pid != 0 {
 				line += cpuMetric(line, cpu, sc.bulk())
