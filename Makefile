@@ -29,7 +29,7 @@ COPY_BENCH ?= .
 QUICK_BENCH = Proxy/./shape=(ping|json|blob|chunked|upgrade)/(size=(1536B|1MiB|64B)|conc)
 QUICK_COPY_BENCH = Copy/./size=(1536B|1MiB)
 
-.PHONY: bench bench-quick compare profile caddy
+.PHONY: bench bench-quick compare profile caddy honesty
 
 ## e2e: every docker command (CLI + Go SDK) through every proxy mode against a real, sandboxed dockerd
 ## (root, docker.io, busybox-static). `make test` runs them too when SOCKPROXY_E2E=1 (CI) or root can start dockerd.
@@ -57,6 +57,10 @@ bench-quick:
 		STREAM_COUNTS=500,1000 MEM_REPEATS=1 SETTLE=500ms STREAMS=200 \
 		SUITE_SOCKPROXIES=stdlib,splice-chunked-raw SUITE_PEERS=relay,haproxy,nginx-tuned SOCKETPAIR=256MiB \
 		bash scripts/bench.sh
+
+## honesty: loadgen against wrk on the same sockproxy, interleaved, raw logs kept (results/<date>-<sha>-honesty/).
+honesty:
+	GO=$(GO) bash scripts/honesty.sh
 
 ## caddy: install Caddy (pinned) into $HOME/.cache/sockproxy-lab/bin for the suite's caddy target.
 caddy:
