@@ -18,7 +18,8 @@
 #   (1s); STREAMS (1000) idle streams after the load; SUITE_SOCKPROXIES and
 #   SUITE_PEERS the targets; CADDY a caddy binary (default
 #   $HOME/.cache/sockproxy-lab/bin/caddy, then caddy on PATH; see
-#   scripts/caddy.sh); SOCKETPAIR (1GiB) for the raw socket ceiling.
+#   scripts/caddy.sh); SOCKETPAIR (1GiB) for the raw socket ceiling;
+#   HONESTY (1: loadgen against wrk, scripts/honesty.sh, into honesty/).
 source "$(dirname "$0")/lib.sh"
 COUNT=${COUNT:-10}
 BENCHTIME=${BENCHTIME:-0.2s}
@@ -45,6 +46,7 @@ STREAMS=${STREAMS:-1000}
 SUITE_SOCKPROXIES=${SUITE_SOCKPROXIES:-stdlib,pooled-raw,splice-chunked-raw}
 SUITE_PEERS=${SUITE_PEERS:-relay,socat,socat-tuned,haproxy,haproxy-tuned,nginx,nginx-tuned,caddy}
 SOCKETPAIR=${SOCKETPAIR:-1GiB}
+HONESTY=${HONESTY:-1}
 CADDY=${CADDY:-}
 if [ -z "$CADDY" ]; then
 	if [ -x "$HOME/.cache/sockproxy-lab/bin/caddy" ]; then
@@ -109,6 +111,12 @@ if [ "$SUITE" != 0 ]; then
 		for _ in $(seq 1 "$SUITE_ROUNDS"); do "${pin[@]}" "$bin/relay" -socketpair "$SOCKETPAIR" >>"$dir/loadgen.txt"; done
 	fi
 	echo "suite done in $(($(date +%s) - start))s"
+fi
+
+# loadgen against wrk on the same sockproxy (scripts/honesty.sh), raw logs
+# in honesty/; skipped with a line when wrk is not installed.
+if [ "$HONESTY" != 0 ]; then
+	HONESTY_OUT=$dir/honesty GO=$GO bash "$ROOT/scripts/honesty.sh"
 fi
 
 echo "loadavg-at-end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$dir/env.txt"
