@@ -34,7 +34,7 @@ if [ "$UPSTREAM" = docker ]; then
 	SUITE_FIXED=${SUITE_FIXED:-}
 else
 	SUITE_CLOSED=${SUITE_CLOSED:-ping:16:d=500ms,blob:64MiB:4:n=6,chunked:64MiB:4:n=6}
-	SUITE_FIXED=${SUITE_FIXED-ping:256:rate=2000:d=1s,blob:64MiB:16:rate=3:d=2s,chunked:64MiB:16:rate=3:d=2s}
+	SUITE_FIXED=${SUITE_FIXED-ping:256:rate=2000:d=1s,blob:64MiB:16:rate=4:d=1.5s,chunked:64MiB:16:rate=4:d=1.5s}
 fi
 SUITE_SWEEP=${SUITE_SWEEP:-ping:256:d=1s}
 SWEEP_RATES=${SWEEP_RATES:-1000,2500,5000,10000,15000,20000,30000}

@@ -81,8 +81,8 @@ var DefaultClosed = []Scenario{
 // capacity figures the verdicts use.
 var DefaultFixed = []Scenario{
 	{Name: "ping", Conc: 256, Rate: 2000, D: time.Second},
-	{Name: "blob", Size: "64MiB", Conc: 16, Rate: 3, D: 2 * time.Second},
-	{Name: "chunked", Size: "64MiB", Conc: 16, Rate: 3, D: 2 * time.Second},
+	{Name: "blob", Size: "64MiB", Conc: 16, Rate: 4, D: 1500 * time.Millisecond},
+	{Name: "chunked", Size: "64MiB", Conc: 16, Rate: 4, D: 1500 * time.Millisecond},
 }
 
 // DefaultSweep is the latency–throughput sweep: ping in an open loop at
