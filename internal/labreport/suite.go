@@ -182,7 +182,7 @@ func (s *Set) WriteSuite(w io.Writer) error {
 
 func (s *Set) writeCapacity(w io.Writer, sc suiteConfigs) {
 	fmt.Fprintf(w, "capacity at fixed load (open loop, proxy on its own CPU): proxy CPU per request or per GiB, median [%.0f %% CI];\n", Level*100)
-	fmt.Fprintln(w, "util = CPU used ÷ wall time, in cores (proxy, and harness = loadgen + simulator); × relay = ÷ the relay ceiling's CPU")
+	fmt.Fprintln(w, "util = CPU used ÷ wall time, in cores (proxy; harness = loadgen + simulator + labsuite, H at ≥ 0.90); × relay = ÷ the relay ceiling's CPU")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "target\t")
 	for _, c := range sc.capacity {

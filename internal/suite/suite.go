@@ -162,7 +162,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	if cfg.ConfigDir != "" {
-		if err := writeConfigs(cfg.ConfigDir, targets); err != nil {
+		if err := writeConfigs(cfg.ConfigDir, cfg.Dir, targets); err != nil {
 			return err
 		}
 	}
@@ -259,9 +259,9 @@ func startTargets(ctx context.Context, cfg Config) ([]*Target, error) {
 	return targets, nil
 }
 
-// writeConfigs writes commands.txt (each target's command line) and every
-// configuration file into dir.
-func writeConfigs(dir string, targets []*Target) error {
+// writeConfigs writes commands.txt (each target's command line, the
+// scratch dir written as $SCRATCH) and every configuration file into dir.
+func writeConfigs(dir, scratch string, targets []*Target) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -270,7 +270,11 @@ func writeConfigs(dir string, targets []*Target) error {
 		if len(t.Argv) == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "%s: %s\n", t.Name, strings.Join(t.Argv, " "))
+		line := strings.Join(t.Argv, " ")
+		if scratch != "" {
+			line = strings.ReplaceAll(line, scratch, "$SCRATCH")
+		}
+		fmt.Fprintf(&b, "%s: %s\n", t.Name, line)
 		if t.ConfName != "" {
 			if err := os.WriteFile(filepath.Join(dir, t.ConfName), t.Conf, 0o644); err != nil {
 				return err

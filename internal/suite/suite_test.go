@@ -102,3 +102,24 @@ func TestProcReadings(t *testing.T) {
 		t.Errorf("peak PSS = %d KiB; want > 0", peak)
 	}
 }
+
+func TestWriteConfigs(t *testing.T) {
+	dir := t.TempDir()
+	targets := []*Target{
+		{Name: "direct"},
+		{Name: "nginx", Argv: []string{"/usr/sbin/nginx", "-c", "/tmp/s1/t01/nginx.conf"}, ConfName: "nginx.conf", Conf: []byte("daemon off;\n")},
+	}
+	if err := writeConfigs(dir, "/tmp/s1", targets); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(dir + "/commands.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(b), "nginx: /usr/sbin/nginx -c $SCRATCH/t01/nginx.conf\n"; got != want {
+		t.Errorf("commands.txt = %q; want %q", got, want)
+	}
+	if b, err := os.ReadFile(dir + "/nginx.conf"); err != nil || string(b) != "daemon off;\n" {
+		t.Errorf("nginx.conf = %q, %v", b, err)
+	}
+}
