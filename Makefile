@@ -29,7 +29,7 @@ COPY_BENCH ?= .
 QUICK_BENCH = Proxy/./shape=(ping|json|blob|chunked|upgrade)/(size=(1536B|1MiB|64B)|conc)
 QUICK_COPY_BENCH = Copy/./size=(1536B|1MiB)
 
-.PHONY: bench bench-quick compare profile
+.PHONY: bench bench-quick compare profile caddy honesty
 
 ## e2e: every docker command (CLI + Go SDK) through every proxy mode against a real, sandboxed dockerd
 ## (root, docker.io, busybox-static). `make test` runs them too when SOCKPROXY_E2E=1 (CI) or root can start dockerd.
@@ -41,14 +41,30 @@ e2e:
 e2e-podman:
 	GO=$(GO) bash scripts/e2e-podman.sh
 
-## bench: the lab's main job: benchmarks in interleaved rounds, benchstat, plots -> results/<date>-<sha>/
+## bench: the lab's main job: Go benchmarks in 10 interleaved rounds, then the cross-process suite (10 rounds of
+## closed-loop and fixed-rate runs, a rate sweep, memory on fresh processes, peers at defaults and tuned, the
+## ceilings), benchstat, goals with 95% intervals, plots -> results/<date>-<sha>/ (about 35 minutes on 2 cores).
 bench:
 	COUNT='$(COUNT)' BENCHTIME='$(BENCHTIME)' BENCH='$(BENCH)' COPY_BENCH='$(COPY_BENCH)' bash scripts/bench.sh
 
-## bench-quick: fewer sizes, 3 rounds, a short suite of stdlib, pooled and splice-chunked (under 3 minutes).
+## bench-quick: fewer sizes, 3 rounds, a short suite of stdlib and the default against relay, HAProxy and
+## tuned nginx (under 4 minutes). Its intervals are wide: a smoke test of the lab, not a result.
 bench-quick:
 	COUNT=3 BENCHTIME=0.2s BENCH='$(QUICK_BENCH)' COPY_BENCH='$(QUICK_COPY_BENCH)' \
-		SUITE_ROUNDS=1 SUITE_D=1s STREAMS=200 SUITE_STRATEGIES=stdlib,pooled,splice-chunked bash scripts/bench.sh
+		SUITE_ROUNDS=3 SUITE_CLOSED=ping:16:d=300ms,chunked:64MiB:4:n=4 \
+		SUITE_FIXED=ping:256:rate=2000:d=500ms,chunked:64MiB:16:rate=3:d=1s \
+		SUITE_SWEEP=ping:256:d=500ms SWEEP_RATES=1000,5000,15000 SWEEP_ROUNDS=1 \
+		STREAM_COUNTS=500,1000 MEM_REPEATS=1 SETTLE=500ms STREAMS=200 \
+		SUITE_SOCKPROXIES=stdlib,splice-chunked-raw SUITE_PEERS=relay,haproxy,nginx-tuned SOCKETPAIR=256MiB HONESTY=0 \
+		bash scripts/bench.sh
+
+## honesty: loadgen against wrk on the same sockproxy, interleaved, raw logs kept (results/<date>-<sha>-honesty/).
+honesty:
+	GO=$(GO) bash scripts/honesty.sh
+
+## caddy: install Caddy (pinned) into $HOME/.cache/sockproxy-lab/bin for the suite's caddy target.
+caddy:
+	GO=$(GO) bash scripts/caddy.sh
 
 ## compare OLD=dir NEW=dir: benchstat between two results folders.
 compare:

@@ -42,6 +42,7 @@ peer_versions() {
 	if command -v socat >/dev/null; then v=$(socat -V 2>/dev/null | awk '/socat version/ {print $3}') || true; out+="socat $v; "; fi
 	if command -v haproxy >/dev/null; then v=$(haproxy -v 2>/dev/null | awk 'NR==1 {print $3}') || true; out+="haproxy $v; "; fi
 	if command -v nginx >/dev/null; then v=$(nginx -v 2>&1 | sed 's|.*nginx/||') || true; out+="nginx $v; "; fi
+	if [ -n "${CADDY:-}" ] && [ -x "$CADDY" ]; then v=$($GO version -m "$CADDY" 2>/dev/null | awk '$1 == "mod" {print $3}') || true; out+="caddy $v; "; fi
 	if command -v wrk >/dev/null; then v=$(wrk -v 2>&1 | awk 'NR==1 {print $2}') || true; out+="wrk $v; "; fi
 	echo "${out:-none}"
 }

@@ -3,9 +3,17 @@
 // the `direct` row with the same shape, size and concurrency), its ratio to
 // `stdlib`, the issue's goals checked against it, and SVG plots.
 //
-// It reads benchfmt (the files `make bench` writes as gotest.txt), groups
-// results by benchmark name without the strategy key, and summarises every
-// group of samples by its median, as benchstat does.
+// It reads benchfmt (the files `make bench` writes as gotest.txt and
+// loadgen.txt), groups results by benchmark name without the strategy (or
+// target) key, and summarises every group of samples by its median, as
+// benchstat does. Rounds are interleaved, so sample i of every group ran
+// in round i: own costs and ratios are computed from per-round paired
+// differences, and every ratio a goal is judged on carries a 95 %
+// percentile bootstrap interval (rounds resampled whole, a fixed seed, so
+// that a report is reproducible from its raw files; see [Interval]). A goal
+// is met only when its whole interval is on the right side of it, and it
+// is judged on the default configuration; the best of all strategies is
+// reported beside it, marked as selected after the fact.
 package labreport
 
 import (
@@ -193,15 +201,19 @@ func (s *Set) Median(c Config, strategy, unit string) (med float64, n int, ok bo
 	return (ys[m-1] + ys[m]) / 2, len(ys), true
 }
 
-// Own returns the proxy's own cost for (c, strategy, unit): the strategy's
-// median minus the `direct` median. ok is false when either is missing.
+// Own returns the proxy's own cost for (c, strategy, unit): the median of
+// the per-round differences row − direct when both have one sample per
+// round (the rounds are interleaved, so sample i of each ran in round i),
+// else the difference of the medians. ok is false when either is missing.
 func (s *Set) Own(c Config, strategy, unit string) (float64, bool) {
-	v, _, ok1 := s.Median(c, strategy, unit)
-	d, _, ok2 := s.Median(c, "direct", unit)
-	if !ok1 || !ok2 {
+	a, d := s.Samples[c][strategy][unit], s.Samples[c]["direct"][unit]
+	if len(a) == 0 || len(d) == 0 {
 		return 0, false
 	}
-	return v - d, true
+	if len(a) == len(d) {
+		return median(diffs(a, d)), true
+	}
+	return median(a) - median(d), true
 }
 
 // ratio formats a/b, or "-" where it has no meaning.

@@ -54,20 +54,41 @@ func TestReport(t *testing.T) {
 	}
 }
 
-func TestSuite(t *testing.T) {
-	s, err := ReadFiles("testdata/loadgen.txt")
+func TestGoalsPaired(t *testing.T) {
+	s, err := ReadFiles("testdata/gotest-rounds.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := s.WriteSuite(&buf); err != nil {
+	if err := s.WriteOwnCost(&buf); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "suite.golden", buf.Bytes())
+	buf.WriteString("\n")
+	if err := s.WriteGoals(&buf); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "goals.golden", buf.Bytes())
+}
+
+func TestSuite(t *testing.T) {
+	for _, c := range []struct{ in, golden string }{
+		{"testdata/suite-rounds.txt", "suite.golden"},
+		{"testdata/loadgen.txt", "suite-old.golden"}, // a run from before fixed-rate runs
+	} {
+		s, err := ReadFiles(c.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := s.WriteSuite(&buf); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, c.golden, buf.Bytes())
+	}
 }
 
 func TestSpliceGoals(t *testing.T) {
-	s, err := ReadFiles("testdata/loadgen.txt")
+	s, err := ReadFiles("testdata/suite-rounds.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +97,26 @@ func TestSpliceGoals(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "splicegoals.golden", buf.Bytes())
+}
+
+func TestSuitePlots(t *testing.T) {
+	s, err := ReadFiles("testdata/suite-rounds.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := s.WriteSuitePlots(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"latency.svg", "cpu-request.svg", "cpu-gib.svg", "memory.svg"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "<svg") {
+			t.Errorf("%s is not an SVG: %.60q", name, b)
+		}
+	}
 }
 
 func TestPlots(t *testing.T) {

@@ -1,96 +1,39 @@
 package labreport
 
-import (
-	"fmt"
-	"path/filepath"
-	"strings"
+import "path/filepath"
 
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
-	"gonum.org/v1/plot/vg"
-)
-
-// WritePlots writes throughput.svg (median MB/s per strategy for every
-// BenchmarkProxy configuration that moves a body) and allocs.svg (proxy-own
-// allocations per request per strategy for the small-request
-// configurations) into dir. It writes nothing for a plot with no data.
+// WritePlots writes the Go benchmarks' figures into dir, each a median
+// with its 95 % bootstrap interval per strategy, the default drawn black:
+//
+//	throughput.svg  MB/s through the proxy for 64 MiB bodies (blob, chunked)
+//	allocs.svg      proxy-own allocations per request (row − direct, paired
+//	                per round) on the goals' small-request rows
+//
+// It writes nothing for a plot with no data. The suite's figures are
+// [Set.WriteSuitePlots]'s.
 func (s *Set) WritePlots(dir string) error {
 	var big, small []Config
 	for _, c := range s.Configs("Proxy") {
-		switch c.Get("shape") {
-		case "blob", "chunked":
+		switch {
+		case (c.Get("shape") == "blob" || c.Get("shape") == "chunked") && c.Get("size") == "64MiB":
 			big = append(big, c)
-		case "ping", "json", "upgrade":
+		case c.Keys == Goals[0].Keys || c.Keys == Goals[1].Keys:
 			small = append(small, c)
 		}
 	}
-	if err := s.barPlot(filepath.Join(dir, "throughput.svg"), "Throughput through the proxy (median)", "MB/s", big,
-		func(c Config, st string) (float64, bool) {
-			v, _, ok := s.Median(c, st, UnitSpeed)
-			return v / 1e6, ok
-		}); err != nil {
+	index := map[string]int{}
+	for i, st := range s.strategies {
+		index[st] = i
+	}
+	if err := s.ciPlot(filepath.Join(dir, "throughput.svg"), "Throughput through the proxy, 64 MiB bodies (median, 95% CI)", "MB/s", big,
+		func(c Config, st string) Interval { return MedianCI(s.Samples[c][st][UnitSpeed]).Scale(1e-6) }, index); err != nil {
 		return err
 	}
-	return s.barPlot(filepath.Join(dir, "allocs.svg"), "Proxy-own allocations per request (row − direct, medians)", "allocs/op", small,
-		func(c Config, st string) (float64, bool) {
+	return s.ciPlot(filepath.Join(dir, "allocs.svg"), "Proxy-own allocations per request (row − direct, paired; median, 95% CI)", "allocs/op", small,
+		func(c Config, st string) Interval {
 			if st == "direct" {
-				return 0, false
+				return Interval{}
 			}
-			return s.Own(c, st, UnitAllocs)
-		})
-}
-
-// barPlot draws one group of bars per configuration, one bar per strategy.
-func (s *Set) barPlot(path, title, ylabel string, configs []Config, value func(Config, string) (float64, bool)) error {
-	if len(configs) == 0 {
-		return nil
-	}
-	var strategies []string
-	for _, st := range s.strategies {
-		for _, c := range configs {
-			if _, ok := value(c, st); ok {
-				strategies = append(strategies, st)
-				break
-			}
-		}
-	}
-	if len(strategies) == 0 {
-		return nil
-	}
-	p := plot.New()
-	p.Title.Text = title
-	p.Y.Label.Text = ylabel
-	p.Legend.Top = true
-	barW := vg.Points(7)
-	for i, st := range strategies {
-		vals := make(plotter.Values, len(configs))
-		for j, c := range configs {
-			if v, ok := value(c, st); ok {
-				vals[j] = v
-			}
-		}
-		bars, err := plotter.NewBarChart(vals, barW)
-		if err != nil {
-			return fmt.Errorf("labreport: plotting %s: %w", path, err)
-		}
-		bars.LineStyle.Width = 0
-		bars.Color = plotutil.Color(i)
-		bars.Offset = vg.Length(float64(i)-float64(len(strategies)-1)/2) * barW
-		p.Add(bars)
-		p.Legend.Add(st, bars)
-	}
-	labels := make([]string, len(configs))
-	for j, c := range configs {
-		labels[j] = strings.ReplaceAll(strings.ReplaceAll(c.Keys, "shape=", ""), "/", "\n")
-	}
-	p.NominalX(labels...)
-	width := vg.Length(len(configs)*len(strategies)+2*len(configs)) * barW
-	if width < 6*vg.Inch {
-		width = 6 * vg.Inch
-	}
-	if err := p.Save(width, 4*vg.Inch, path); err != nil {
-		return fmt.Errorf("labreport: saving %s: %w", path, err)
-	}
-	return nil
+			return PairedDiffCI(s.Samples[c][st][UnitAllocs], s.Samples[c]["direct"][UnitAllocs])
+		}, index)
 }

@@ -7,11 +7,11 @@ import (
 )
 
 // WriteOwnCost writes, for every BenchmarkProxy configuration, each
-// strategy's proxy-own cost (median row − median `direct` row) in time/op,
+// strategy's proxy-own cost ([Set.Own]: row − `direct`, paired per round) in time/op,
 // B/op, allocs/op and, where reported, CPU per byte, with its ratio to
 // `stdlib`'s own cost.
 func (s *Set) WriteOwnCost(w io.Writer) error {
-	fmt.Fprintln(w, "proxy-own cost = row − direct (medians of n runs); ratios against stdlib's own cost")
+	fmt.Fprintln(w, "proxy-own cost = row − direct (median of the per-round differences over n rounds); ratios against stdlib's own cost")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "config\tstrategy\tn\ttime/op\tvs stdlib\tB/op\tvs stdlib\tallocs/op\tvs stdlib\tcpu-ns/B\tvs stdlib\t")
 	for _, c := range s.Configs("Proxy") {

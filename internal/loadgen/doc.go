@@ -95,14 +95,18 @@
 // A send that starts more than [LateAfter] behind schedule is counted late
 // (the generator itself fell behind); one due while -c operations (default
 // [DefaultInFlight]) are already in flight is dropped and counted, never
-// queued. -n counts scheduled sends, dropped ones included.
+// queued. A dropped send still counts in the latency quantiles, as if
+// answered at the end of the run (a lower bound on its wait): a generator
+// that cannot keep up shows it in the tail, not only in a count. -n counts
+// scheduled sends, dropped ones included.
 //
 // -d is the measured time (after -warmup); -n a measured count instead.
 // -warmup runs first and its results are discarded.
 //
 // # Measurements
 //
-// Latencies of successful operations go into an HDR histogram (1µs to 60s,
+// Latencies of successful operations (and of dropped sends, see above) go
+// into an HDR histogram (1µs to 60s,
 // 3 significant figures): p50, p90, p99, p99.9 and max. Failures are counted
 // by [Kind]: connect (dial failed), status (not 200, or not 101 for attach),
 // read (short, aborted or wrong-sized body, bad frame or event) and timeout.

@@ -40,10 +40,14 @@ type Metrics struct {
 	// second.
 	Rate       float64 `json:"req_per_s"`
 	Throughput float64 `json:"bytes_per_s"`
-	// Latency summarises the successful operations' latencies.
+	// Latency summarises the latencies of the successful operations and
+	// of the dropped sends: a dropped send counts as answered at Latest,
+	// the end of the run (a lower bound on its wait), so that an open loop
+	// cannot hide what it failed to send (coordinated omission).
 	Latency Latencies `json:"latency"`
 
-	hist *hdrhistogram.Histogram
+	hist    *hdrhistogram.Histogram
+	dropped []time.Time // intended times of the dropped sends, recorded at Close
 }
 
 // ErrorCounts counts failures by [Kind].
@@ -83,6 +87,7 @@ func (m *Metrics) Add(r *Result) {
 	}
 	if r.Dropped {
 		m.Dropped++
+		m.dropped = append(m.dropped, r.Intended)
 		return
 	}
 	m.Requests++
@@ -124,9 +129,17 @@ func (m *Metrics) Quantile(q float64) time.Duration {
 	return time.Duration(m.hist.ValueAtQuantile(q * 100))
 }
 
-// Close computes Elapsed, Rate, Throughput and Latency.
+// Close computes Elapsed, Rate, Throughput and Latency; it records each
+// dropped send's latency as Latest minus its intended time.
 func (m *Metrics) Close() {
 	m.Elapsed = m.Latest.Sub(m.Earliest)
+	for _, t := range m.dropped {
+		if m.hist == nil {
+			m.hist = newHist()
+		}
+		m.hist.RecordValue(min(max(int64(m.Latest.Sub(t)), histMin), histMax))
+	}
+	m.dropped = nil
 	if m.Elapsed > 0 {
 		sec := m.Elapsed.Seconds()
 		m.Rate = float64(m.Requests) / sec

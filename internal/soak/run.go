@@ -95,8 +95,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		}
 	}
 	first, last := samples[0], samples[len(samples)-1]
-	fmt.Fprintf(out, "soak: %d samples over %s: rss %d -> %d KiB, threads %d -> %d, fds %d -> %d, streams open %d of %d\n",
-		len(samples), last.Elapsed.Round(time.Second), first.RSSKiB, last.RSSKiB, first.Threads, last.Threads,
+	fmt.Fprintf(out, "soak: %d samples over %s: rss %d -> %d KiB (%.1f -> %.1f MiB), threads %d -> %d, fds %d -> %d, streams open %d of %d\n",
+		len(samples), last.Elapsed.Round(time.Second), first.RSSKiB, last.RSSKiB,
+		float64(first.RSSKiB)/1024, float64(last.RSSKiB)/1024, first.Threads, last.Threads,
 		first.FDs, last.FDs, last.Streams, cfg.Streams)
 	var slowErr error
 	if slow != nil {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -19,9 +20,19 @@ type Target struct {
 	// Name is loadgen's -name: direct, sockproxy-<strategy>[-raw], socat, haproxy, nginx.
 	Name string
 	// URL is loadgen's -target.
-	URL  string
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has exited and been waited for
+	URL string
+	// Argv is the command line the proxy runs with; Conf its
+	// configuration file's name and contents ("" for none). Both are
+	// written into the results folder (Config.ConfigDir).
+	Argv       []string
+	ConfName   string
+	Conf       []byte
+	MaxStreams int // idle streams it can hold here (0: any number)
+	cmd        *exec.Cmd
+	done       chan struct{} // closed when cmd has exited and been waited for
+	// start starts a fresh instance of the same target (a new process on
+	// a new port and scratch dir); nil for direct.
+	start func(ctx context.Context, instance string) (*Target, error)
 }
 
 // PID returns the proxy process's PID, or 0 for direct.
@@ -60,6 +71,12 @@ func freePort() (int, error) {
 // startProc starts argv pinned to cpus (a taskset list, "" for none), with
 // its output in logPath, and waits until addr accepts connections.
 func startProc(ctx context.Context, name, cpus, logPath, addr string, argv ...string) (*Target, error) {
+	return startProcEnv(ctx, name, cpus, logPath, addr, nil, argv...)
+}
+
+// startProcEnv is startProc with env added to the environment.
+func startProcEnv(ctx context.Context, name, cpus, logPath, addr string, env []string, argv ...string) (*Target, error) {
+	shown := argv
 	if cpus != "" {
 		if tp, err := exec.LookPath("taskset"); err == nil {
 			argv = append([]string{tp, "-c", cpus}, argv...)
@@ -71,12 +88,15 @@ func startProc(ctx context.Context, name, cpus, logPath, addr string, argv ...st
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
 	logf.Close()
-	t := &Target{Name: name, URL: "http://" + addr, cmd: cmd, done: make(chan struct{})}
+	t := &Target{Name: name, URL: "http://" + addr, Argv: shown, cmd: cmd, done: make(chan struct{})}
 	go func() { cmd.Wait(); close(t.done) }()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -113,67 +133,144 @@ func lastLines(b []byte, n int) string {
 	return string(b)
 }
 
-// startSockproxy starts one sockproxy for a strategy over a transport
-// ("std" or "raw"); its name is sockproxy-<strategy>, with -raw appended
-// for the raw transport.
-func startSockproxy(ctx context.Context, bin, socket, strategy, transport, cpus, dir string, maxConns int) (*Target, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	name := "sockproxy-" + strategy
-	if transport == "raw" {
-		name += "-raw"
-	}
-	argv := []string{bin, "-listen", addr, "-socket", socket, "-strategy", strategy, "-max-conns", strconv.Itoa(maxConns)}
-	if transport == "" {
-		transport = "std"
-	}
-	argv = append(argv, "-transport", transport) // always: sockproxy's default depends on the strategy
-	return startProc(ctx, name, cpus, filepath.Join(dir, name+".log"), addr, argv...)
+// A launch is what starting a target needs: the upstream socket, the CPUs
+// to pin it to, and a scratch dir of its own.
+type launch struct {
+	socket, cpus, dir string
+	bins              map[string]string // binaries by peer name, where not on PATH
 }
 
-// startSocat starts socat forking one child per connection, with a listen
-// backlog raised from its default of 5 (which stalls bursts of connects).
-func startSocat(ctx context.Context, socket, cpus, dir string) (*Target, error) {
-	bin, addr, port, err := peer("socat")
+// starter starts one kind of target in l.
+type starter func(ctx context.Context, l launch) (*Target, error)
+
+// sockproxyStarter starts sockproxy for a target name "strategy" (Go's
+// transport) or "strategy-raw" (the raw transport); the target is named
+// sockproxy-<that>.
+func sockproxyStarter(bin, spec string, maxConns int) starter {
+	strategy, transport := spec, "std"
+	if s, ok := strings.CutSuffix(spec, "-raw"); ok {
+		strategy, transport = s, "raw"
+	}
+	return func(ctx context.Context, l launch) (*Target, error) {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		addr := "127.0.0.1:" + strconv.Itoa(port)
+		name := "sockproxy-" + spec
+		// -transport always: sockproxy's default depends on the strategy.
+		argv := []string{bin, "-listen", addr, "-socket", l.socket, "-strategy", strategy,
+			"-max-conns", strconv.Itoa(maxConns), "-transport", transport}
+		return startProc(ctx, name, l.cpus, filepath.Join(l.dir, name+".log"), addr, argv...)
+	}
+}
+
+// Peers are the tools the suite compares with, by target name: each at its
+// defaults (with only what streaming through it needs), and "-tuned" for
+// bulk bodies as its own documentation advises. relay is the lab's own
+// ceiling (cmd/relay); caddy runs when its binary is given.
+var Peers = map[string]starter{
+	"relay":         startRelay,
+	"socat":         socatStarter(false),
+	"socat-tuned":   socatStarter(true),
+	"haproxy":       haproxyStarter(false),
+	"haproxy-tuned": haproxyStarter(true),
+	"nginx":         nginxStarter(false),
+	"nginx-tuned":   nginxStarter(true),
+	"caddy":         startCaddy,
+}
+
+// TunedBuffer is the buffer the tuned peers get for bulk bodies (socat -b,
+// HAProxy tune.bufsize, nginx proxy_buffer_size): 256 KiB, a quarter of
+// sockproxy's pooled 1 MiB.
+const TunedBuffer = 256 << 10
+
+// socatStarter: socat forking one child per connection, with a listen
+// backlog raised from its default of 5 (which stalls bursts of connects);
+// tuned, its transfer block raised from 8 KiB with -b (socat(1)).
+func socatStarter(tuned bool) starter {
+	return func(ctx context.Context, l launch) (*Target, error) {
+		name := "socat"
+		bin, addr, port, err := peer(name, l.bins)
+		if err != nil {
+			return nil, err
+		}
+		argv := []string{bin}
+		if tuned {
+			name += "-tuned"
+			argv = append(argv, "-b", strconv.Itoa(TunedBuffer))
+		}
+		argv = append(argv, fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,fork,reuseaddr,backlog=4096", port), "UNIX-CONNECT:"+l.socket)
+		t, err := startProc(ctx, name, l.cpus, filepath.Join(l.dir, name+".log"), addr, argv...)
+		if t != nil {
+			t.MaxStreams = 3000 // a process per stream
+		}
+		return t, err
+	}
+}
+
+// startRelay starts cmd/relay: bytes only, spliced, no HTTP.
+func startRelay(ctx context.Context, l launch) (*Target, error) {
+	bin, addr, _, err := peer("relay", l.bins)
 	if err != nil {
 		return nil, err
 	}
-	return startProc(ctx, "socat", cpus, filepath.Join(dir, "socat.log"), addr, bin,
-		fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,fork,reuseaddr,backlog=4096", port), "UNIX-CONNECT:"+socket)
+	t, err := startProc(ctx, "relay", l.cpus, filepath.Join(l.dir, "relay.log"), addr, bin, "-listen", addr, "-socket", l.socket)
+	if t != nil {
+		// Each stream holds two sockets and, splicing, two pipes: six
+		// descriptors, so about 3,300 fit under a hard limit of 20,000.
+		t.MaxStreams = 3000
+	}
+	return t, err
 }
 
 const haproxyConf = `global
     maxconn 8192
-defaults
+%[3]sdefaults
     mode http
     option http-no-delay
-    timeout connect 5s
+%[4]s    timeout connect 5s
     timeout client 1h
     timeout server 1h
     timeout tunnel 1h
 frontend fe
-    bind %s
+    bind %[1]s
     default_backend be
 backend be
     http-reuse always
-    server s unix@%s
+    server s unix@%[2]s
 `
 
-// startHAProxy starts HAProxy in http mode with option http-no-delay
-// (without it HAProxy holds streamed events ~100 ms).
-func startHAProxy(ctx context.Context, socket, cpus, dir string) (*Target, error) {
-	bin, addr, _, err := peer("haproxy")
-	if err != nil {
-		return nil, err
+// haproxyStarter: HAProxy in http mode with option http-no-delay (without
+// it HAProxy holds streamed events ~100 ms); tuned, tune.bufsize raised
+// from 16 KiB and option splice-auto, as its configuration manual advises
+// for large transfers.
+func haproxyStarter(tuned bool) starter {
+	return func(ctx context.Context, l launch) (*Target, error) {
+		name := "haproxy"
+		bin, addr, _, err := peer(name, l.bins)
+		if err != nil {
+			return nil, err
+		}
+		global, defaults := "", ""
+		if tuned {
+			name += "-tuned"
+			// maxpipes bounds the splice pipes, whose descriptors HAProxy
+			// would otherwise reserve beyond the machine's hard limit.
+			global = fmt.Sprintf("    tune.bufsize %d\n    maxpipes 256\n", TunedBuffer)
+			defaults = "    option splice-auto\n"
+		}
+		conf := fmt.Appendf(nil, haproxyConf, addr, l.socket, global, defaults)
+		path := filepath.Join(l.dir, name+".cfg")
+		if err := os.WriteFile(path, conf, 0o644); err != nil {
+			return nil, err
+		}
+		t, err := startProc(ctx, name, l.cpus, filepath.Join(l.dir, name+".log"), addr, bin, "-db", "-f", path)
+		if t != nil {
+			t.ConfName, t.Conf = name+".cfg", conf
+		}
+		return t, err
 	}
-	conf := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, haproxyConf, addr, socket), 0o644); err != nil {
-		return nil, err
-	}
-	return startProc(ctx, "haproxy", cpus, filepath.Join(dir, "haproxy.log"), addr, bin, "-db", "-f", conf)
 }
 
 const nginxConf = `daemon off;
@@ -182,7 +279,7 @@ worker_processes 1;
 worker_rlimit_nofile 20000;
 pid %[1]s/nginx.pid;
 error_log %[1]s/nginx-error.log warn;
-events { worker_connections 8192; }
+events { worker_connections 19000; }
 http {
     access_log off;
     client_body_temp_path %[1]s/body;
@@ -201,30 +298,89 @@ http {
             proxy_set_header Connection $connection_upgrade;
             proxy_buffering off;
             proxy_request_buffering off;
-            proxy_read_timeout 1h;
+%[4]s            proxy_read_timeout 1h;
         }
     }
 }
 `
 
-// startNginx starts nginx with proxy_buffering off, one worker, no master.
-func startNginx(ctx context.Context, socket, cpus, dir string) (*Target, error) {
-	bin, addr, _, err := peer("nginx")
+// nginxStarter: nginx with proxy_buffering off, one worker, no master;
+// tuned, proxy_buffer_size (the buffer an unbuffered response passes
+// through, 4 KiB by default) raised, as the ngx_http_proxy_module docs
+// describe for proxy_buffering off.
+func nginxStarter(tuned bool) starter {
+	return func(ctx context.Context, l launch) (*Target, error) {
+		name := "nginx"
+		bin, addr, _, err := peer(name, l.bins)
+		if err != nil {
+			return nil, err
+		}
+		extra := ""
+		if tuned {
+			name += "-tuned"
+			// proxy_buffers and proxy_busy_buffers_size must grow with it
+			// (nginx refuses to start otherwise).
+			k := TunedBuffer >> 10
+			extra = fmt.Sprintf("            proxy_buffer_size %dk;\n            proxy_buffers 4 %dk;\n            proxy_busy_buffers_size %dk;\n", k, k, k)
+		}
+		conf := fmt.Appendf(nil, nginxConf, l.dir, l.socket, addr, extra)
+		path := filepath.Join(l.dir, name+".conf")
+		if err := os.WriteFile(path, conf, 0o644); err != nil {
+			return nil, err
+		}
+		t, err := startProc(ctx, name, l.cpus, filepath.Join(l.dir, name+".log"), addr, bin, "-c", path, "-p", l.dir)
+		if t != nil {
+			t.ConfName, t.Conf = name+".conf", conf
+		}
+		return t, err
+	}
+}
+
+const caddyfile = `{
+	admin off
+	auto_https off
+	persist_config off
+	log {
+		level ERROR
+	}
+}
+http://%[1]s {
+	reverse_proxy unix/%[2]s {
+		flush_interval -1
+	}
+}
+`
+
+// startCaddy starts Caddy's reverse_proxy at its defaults, with
+// flush_interval -1 so that streams are flushed as they come (what a
+// Docker socket needs); its data and config dirs are in the scratch dir.
+func startCaddy(ctx context.Context, l launch) (*Target, error) {
+	bin, addr, _, err := peer("caddy", l.bins)
 	if err != nil {
 		return nil, err
 	}
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxConf, dir, socket, addr), 0o644); err != nil {
+	conf := fmt.Appendf(nil, caddyfile, addr, l.socket)
+	path := filepath.Join(l.dir, "Caddyfile")
+	if err := os.WriteFile(path, conf, 0o644); err != nil {
 		return nil, err
 	}
-	return startProc(ctx, "nginx", cpus, filepath.Join(dir, "nginx.log"), addr, bin, "-c", conf, "-p", dir)
+	// Caddy keeps state under $HOME/XDG dirs: give it the scratch dir.
+	t, err := startProcEnv(ctx, "caddy", l.cpus, filepath.Join(l.dir, "caddy.log"), addr,
+		[]string{"HOME=" + l.dir, "XDG_DATA_HOME=" + l.dir, "XDG_CONFIG_HOME=" + l.dir},
+		bin, "run", "--config", path, "--adapter", "caddyfile")
+	if t != nil {
+		t.ConfName, t.Conf = "Caddyfile", conf
+	}
+	return t, err
 }
 
-// peer finds the peer's binary and a loopback address for it to listen on;
-// errMissing when it is not installed.
-func peer(name string) (bin, addr string, port int, err error) {
-	if bin, err = exec.LookPath(name); err != nil {
-		return "", "", 0, errMissing
+// peer finds the peer's binary (in bins, else on PATH) and a loopback
+// address for it to listen on; errMissing when it is not installed.
+func peer(name string, bins map[string]string) (bin, addr string, port int, err error) {
+	if bin = bins[name]; bin == "" {
+		if bin, err = exec.LookPath(name); err != nil {
+			return "", "", 0, errMissing
+		}
 	}
 	if port, err = freePort(); err != nil {
 		return "", "", 0, err
