@@ -18,6 +18,7 @@ import (
 	"github.com/pkg/profile"
 
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
+	"github.com/sockproxylab/sockproxy/policy"
 	"github.com/sockproxylab/sockproxy/proxy"
 )
 
@@ -33,6 +34,8 @@ type options struct {
 	maxConns          int
 	grace             time.Duration
 	parkIdle          time.Duration
+	policy            string
+	explain           bool
 }
 
 // errList is returned by parseFlags for -strategy list.
@@ -53,15 +56,25 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.maxConns, "max-conns", 0, "cap on concurrent client connections, and the upstream pool size (0: no cap, pool of 64)")
 	fs.DurationVar(&o.grace, "grace", 10*time.Second, "time in-flight requests and streams get at shutdown")
 	fs.DurationVar(&o.parkIdle, "park-idle", proxy.DefaultParkIdle, "idle time after which a chunked stream over the raw transport (events, logs -f) is parked, freeing its request's buffers and goroutine (0: never)")
+	fs.StringVar(&o.policy, "policy", "", "access policy: a policy `file`, or preset:NAME ("+strings.Join(policy.PresetNames(), ", ")+"); default: Tecnativa's variables (CONTAINERS=1, POST=0, …) when any is set, else none, which only a Unix-socket or loopback -listen accepts")
+	fs.BoolVar(&o.explain, "explain", false, "print every operation the policy grants, grouped, risky ones marked, and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: sockproxy -listen ADDR -socket PATH [flags]\n\n")
+		fmt.Fprintf(fs.Output(), "usage: sockproxy -listen ADDR -socket PATH [flags]\n\nEvery flag can also be set as SOCKPROXY_<FLAG> (upper case, - as _); the command line wins.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	if err := flagsFromEnv(fs, os.LookupEnv); err != nil {
+		fmt.Fprintf(stderr, "sockproxy: %v\n", err)
+		fs.Usage()
+		return nil, err
+	}
 	if o.strategy == "list" {
 		return o, errList
+	}
+	if o.explain {
+		return o, nil // needs no listener nor upstream
 	}
 	if o.transport == "" {
 		o.transport = defaultTransport(o.strategy)
@@ -98,6 +111,26 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 	}
 	return o, nil
+}
+
+// flagsFromEnv sets every flag of fs not given on the command line from
+// SOCKPROXY_<NAME> (upper case, "-" as "_"), when that is set.
+func flagsFromEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || err != nil {
+			return
+		}
+		name := "SOCKPROXY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := lookup(name); ok {
+			if serr := fs.Set(f.Name, v); serr != nil {
+				err = fmt.Errorf("%s=%q: %w", name, v, serr)
+			}
+		}
+	})
+	return err
 }
 
 // defaultTransport is the transport a strategy gets when -transport is not
@@ -140,6 +173,37 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	}
 	logger := log.New(stderr, "sockproxy: ", log.LstdFlags)
 
+	pol, from, err := policy.Configure(o.policy, os.LookupEnv)
+	if err != nil {
+		logger.Print(err)
+		return 2
+	}
+	if o.explain {
+		if pol == nil {
+			fmt.Fprintln(stdout, "no policy: every request is forwarded (set -policy, or Tecnativa's variables such as CONTAINERS=1)")
+			return 0
+		}
+		if err := pol.Explain(stdout); err != nil {
+			logger.Print(err)
+			return 1
+		}
+		return 0
+	}
+	switch {
+	case pol != nil && pol.AllowsAll():
+		logger.Printf("policy: %s (from %s): every request is forwarded, unclassified", pol.Name(), from)
+		pol = nil // nothing to decide
+	case pol != nil:
+		logger.Printf("policy: %s (from %s)", pol.Name(), from)
+	case policy.LocalListener(o.listen):
+		logger.Printf("warning: no policy: every Docker API operation is forwarded, which is root on the upstream's host; -listen %s is reachable from this host only. Restrict it with -policy preset:NAME (%s), -policy FILE or Tecnativa's variables (CONTAINERS=1 …)",
+			o.listen, strings.Join(policy.PresetNames(), ", "))
+	default:
+		logger.Printf("refusing to start: -listen %s can be reached from other hosts, and with no policy every Docker API operation would be forwarded (root on the upstream's host). Choose one: -policy preset:NAME (%s), -policy FILE, Tecnativa's variables (CONTAINERS=1, POST=0, …), or -policy preset:allow-all if you mean it",
+			o.listen, strings.Join(policy.PresetNames(), ", "))
+		return 2
+	}
+
 	if _, err := os.Stat(o.socket); err != nil {
 		logger.Printf("warning: upstream socket %s: %v; answering 502 until it appears", o.socket, err)
 	}
@@ -148,7 +212,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		parkIdle = -1 // never
 	}
 	h, err := proxy.New(proxy.Config{Socket: o.socket, Mode: o.strategy, Transport: o.transport, MaxConns: o.maxConns, ErrorLog: logger,
-		ParkIdle: parkIdle})
+		ParkIdle: parkIdle, Policy: pol})
 	if err != nil {
 		logger.Print(err)
 		return 2
