@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sockproxylab/sockproxy/internal/upstream"
+	"github.com/sockproxylab/sockproxy/policy"
 	"github.com/sockproxylab/sockproxy/proxy"
 )
 
@@ -65,12 +66,19 @@ func simulator(b *testing.B) *upstream.Server {
 
 // targetFor returns the target for strategy over transport ("" or "raw"),
 // starting its proxy on first use.
-func targetFor(b *testing.B, strategy, transport string) *target {
+func targetFor(b *testing.B, strategy, transport, preset string) *target {
 	b.Helper()
 	up := simulator(b)
 	mu.Lock()
 	defer mu.Unlock()
-	key := strategy + "/" + transport
+	key := strategy + "/" + transport + "/" + preset
+	var pol *policy.Policy
+	if preset != "" {
+		var err error
+		if pol, err = policy.Preset(preset); err != nil {
+			b.Fatal(err)
+		}
+	}
 	if t, ok := targets[key]; ok {
 		return t
 	}
@@ -86,6 +94,7 @@ func targetFor(b *testing.B, strategy, transport string) *target {
 			Transport: transport,
 			MaxConns:  maxConc,
 			ErrorLog:  log.New(os.Stderr, "proxy "+strategy+": ", 0),
+			Policy:    pol,
 		})
 		if err != nil {
 			b.Fatal(err)

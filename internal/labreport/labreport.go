@@ -110,7 +110,7 @@ func ReadFiles(paths ...string) (*Set, error) {
 
 func (s *Set) add(r *benchfmt.Result) {
 	base, parts := r.Name.Parts()
-	strategy, transport := "", ""
+	strategy, transport, pol := "", "", ""
 	var keys []string
 	for _, p := range parts {
 		ps := string(p)
@@ -135,6 +135,11 @@ func (s *Set) add(r *benchfmt.Result) {
 			transport = v
 			continue
 		}
+		// So is a policy (a restricted proxy: splice-chunked-raw-traefik).
+		if v, ok := strings.CutPrefix(kv, "policy="); ok {
+			pol = v
+			continue
+		}
 		keys = append(keys, kv)
 	}
 	if strategy == "" {
@@ -142,6 +147,9 @@ func (s *Set) add(r *benchfmt.Result) {
 	}
 	if transport != "" && transport != "std" {
 		strategy += "-" + transport
+	}
+	if pol != "" {
+		strategy += "-" + pol
 	}
 	c := Config{Base: string(base), Keys: strings.Join(keys, "/")}
 	byStrategy, ok := s.Samples[c]
