@@ -77,7 +77,7 @@ profile:
 
 ## fuzz: every fuzz target of FUZZ_PKGS for FUZZTIME each.
 FUZZTIME ?= 30s
-FUZZ_PKGS ?= ./proxy ./copy ./internal/upstream ./internal/loadgen
+FUZZ_PKGS ?= ./proxy ./copy ./dockerapi ./policy ./internal/upstream ./internal/loadgen
 fuzz:
 	@for pkg in $(FUZZ_PKGS); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
