@@ -184,7 +184,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // Go's transport, and with Go's default transport as most socket proxies
 // ship), pooled and the splice strategies over the raw transport, and the
 // default (splice-chunked-raw). The Go benchmarks cover every strategy.
-var DefaultSockproxies = []string{"stdlib", "stdlib-default", "pooled-raw", "splice-raw", "splice-chunked-raw"}
+var DefaultSockproxies = []string{"stdlib", "stdlib-default", "pooled-raw", "splice-raw", "splice-chunked-raw", "splice-chunked-raw-traefik"}
 
 // DefaultPeers are the peers at their defaults and tuned for bulk bodies,
 // and the ceiling relay.

@@ -129,6 +129,9 @@ func memory(ctx context.Context, cfg Config, targets []*Target) error {
 	}
 	for rep := 1; rep <= max(cfg.MemRepeats, 1); rep++ {
 		for _, t := range targets {
+			if t.Only != "" {
+				continue
+			}
 			fresh := t
 			if t.start != nil {
 				var err error

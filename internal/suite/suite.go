@@ -175,6 +175,9 @@ func Run(ctx context.Context, cfg Config) error {
 			warm.Conc, warm.N = 2, 2 // two big bodies warm the path
 		}
 		for _, t := range targets {
+			if t.Only != "" && t.Only != sc.Name {
+				continue
+			}
 			if _, err := loadgen(ctx, cfg, t, warm); err != nil {
 				return err
 			}
@@ -184,6 +187,9 @@ func Run(ctx context.Context, cfg Config) error {
 	for round := 1; round <= cfg.Rounds; round++ {
 		for _, sc := range runs {
 			for _, t := range targets {
+				if t.Only != "" && t.Only != sc.Name {
+					continue
+				}
 				fmt.Fprintf(cfg.Log, "  suite round %d of %d: %s → %s\n", round, cfg.Rounds, sc, t.Name)
 				if _, err := measure(ctx, cfg, t, sc); err != nil {
 					return err
@@ -196,7 +202,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.Streams > 0 {
 		for _, t := range targets {
-			if t.PID() == 0 {
+			if t.PID() == 0 || t.Only != "" {
 				continue
 			}
 			fmt.Fprintf(cfg.Log, "  suite: %d idle /events streams after the load → %s\n", cfg.Streams, t.Name)
@@ -295,7 +301,7 @@ func sweep(ctx context.Context, cfg Config, targets []*Target) error {
 			sc := cfg.Sweep
 			sc.Rate = rate
 			for _, t := range targets {
-				if saturated[t] {
+				if saturated[t] || t.Only != "" {
 					continue
 				}
 				fmt.Fprintf(cfg.Log, "  suite sweep %d of %d: %s → %s\n", round, cfg.SweepRounds, sc, t.Name)

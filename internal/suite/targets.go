@@ -28,6 +28,11 @@ type Target struct {
 	ConfName   string
 	Conf       []byte
 	MaxStreams int // idle streams it can hold here (0: any number)
+	// Only names the one scenario the target runs ("" for all); a
+	// target with Only runs no rate sweep and no memory measure. A
+	// restricted sockproxy (…-traefik) has it "ping": its policy refuses
+	// the lab's other paths.
+	Only string
 	cmd        *exec.Cmd
 	done       chan struct{} // closed when cmd has exited and been waited for
 	// start starts a fresh instance of the same target (a new process on
@@ -144,11 +149,16 @@ type launch struct {
 type starter func(ctx context.Context, l launch) (*Target, error)
 
 // sockproxyStarter starts sockproxy for a target name "strategy" (Go's
-// transport) or "strategy-raw" (the raw transport); the target is named
-// sockproxy-<that>.
+// transport) or "strategy-raw" (the raw transport), either followed by
+// "-traefik" for the same restricted by -policy preset:traefik (the
+// policy's cost; ping only); the target is named sockproxy-<that>.
 func sockproxyStarter(bin, spec string, maxConns int) starter {
 	strategy, transport := spec, "std"
-	if s, ok := strings.CutSuffix(spec, "-raw"); ok {
+	var policyArgs []string
+	if s, ok := strings.CutSuffix(strategy, "-traefik"); ok {
+		strategy, policyArgs = s, []string{"-policy", "preset:traefik"}
+	}
+	if s, ok := strings.CutSuffix(strategy, "-raw"); ok {
 		strategy, transport = s, "raw"
 	}
 	return func(ctx context.Context, l launch) (*Target, error) {
@@ -161,7 +171,11 @@ func sockproxyStarter(bin, spec string, maxConns int) starter {
 		// -transport always: sockproxy's default depends on the strategy.
 		argv := []string{bin, "-listen", addr, "-socket", l.socket, "-strategy", strategy,
 			"-max-conns", strconv.Itoa(maxConns), "-transport", transport}
-		return startProc(ctx, name, l.cpus, filepath.Join(l.dir, name+".log"), addr, argv...)
+		t, err := startProc(ctx, name, l.cpus, filepath.Join(l.dir, name+".log"), addr, append(argv, policyArgs...)...)
+		if t != nil && policyArgs != nil {
+			t.Only = "ping"
+		}
+		return t, err
 	}
 }
 
