@@ -33,8 +33,8 @@ type Target struct {
 	// restricted sockproxy (…-traefik) has it "ping": its policy refuses
 	// the lab's other paths.
 	Only string
-	cmd        *exec.Cmd
-	done       chan struct{} // closed when cmd has exited and been waited for
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited and been waited for
 	// start starts a fresh instance of the same target (a new process on
 	// a new port and scratch dir); nil for direct.
 	start func(ctx context.Context, instance string) (*Target, error)
