@@ -28,9 +28,16 @@ import (
 // socket, parking streams at their first idle moment (as startProxy does).
 func adversarialFront(t *testing.T, mode, transport, socket string) *frontEnd {
 	t.Helper()
+	return configuredFront(t, mode, transport, socket, func(cfg *Config) { cfg.ParkIdle = testParkIdle })
+}
+
+// configuredFront serves the proxy of hostileConfig, changed by edit, in
+// front of socket.
+func configuredFront(t *testing.T, mode, transport, socket string, edit func(*Config)) *frontEnd {
+	t.Helper()
 	lb := &logBuffer{}
 	cfg := hostileConfig(socket, mode, transport, log.New(lb, "", 0))
-	cfg.ParkIdle = testParkIdle
+	edit(&cfg)
 	h, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)

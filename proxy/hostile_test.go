@@ -636,63 +636,34 @@ func TestHostileUpstream(t *testing.T) {
 }
 
 func hostileUpstreamCase(t *testing.T, mode, transport, raw string, clean bool, wantBody string, keepAlive bool) {
-	path := testsock.Path(t, "bad.sock")
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer ln.Close()
-	var mu sync.Mutex
-	var conns []net.Conn
-	defer func() {
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	}()
 	var served atomic.Bool // the hostile answer went out
-	wg.Go(func() {
+	up := startScripted(t, func(n int64, c net.Conn, br *bufio.Reader) {
+		c.SetDeadline(time.Now().Add(testDeadline))
+		hostile := false
 		for {
-			c, err := ln.Accept()
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(testDeadline))
-				br := bufio.NewReader(c)
-				hostile := false
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					io.Copy(io.Discard, req.Body)
-					switch {
-					case !served.Swap(true):
-						io.WriteString(c, raw)
-						hostile = true
-						if !keepAlive {
-							return
-						}
-					case !keepAlive:
-						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK")
-						return
-					case hostile && !clean:
-						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nREUSED")
-					default:
-						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
-					}
+			io.Copy(io.Discard, req.Body)
+			switch {
+			case !served.Swap(true):
+				io.WriteString(c, raw)
+				hostile = true
+				if !keepAlive {
+					return
 				}
-			})
+			case !keepAlive:
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK")
+				return
+			case hostile && !clean:
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nREUSED")
+			default:
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+			}
 		}
 	})
+	path := up.path
 	f := startCheckedFront(t, mode, transport, path)
 	_, out, err := f.exchange(t, "GET /images/x/get HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n", testDeadline)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
-	"log"
 	"net/http"
 	"strings"
 	"testing"
@@ -60,14 +59,8 @@ func TestPolicy(t *testing.T) {
 		for _, tc := range policyCases {
 			for _, pipelined := range []bool{false, true} {
 				up := startRecordingUpstream(t)
-				lb := &logBuffer{}
-				cfg := hostileConfig(up.path, mode, transport, log.New(lb, "", 0))
-				cfg.Policy = pol
-				h, err := New(cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				f := serveFront(t, h, lb, nil, false)
+				f := configuredFront(t, mode, transport, up.path, func(cfg *Config) { cfg.Policy = pol })
+				lb := f.log
 				c := f.dial(t)
 				raw := tc.raw
 				if pipelined {
@@ -124,14 +117,8 @@ func TestPolicyAuditLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := startRecordingUpstream(t)
-	lb := &logBuffer{}
-	cfg := hostileConfig(up.path, DefaultMode, TransportRaw, log.New(lb, "", 0))
-	cfg.Policy = pol
-	h, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := serveFront(t, h, lb, nil, false)
+	f := configuredFront(t, DefaultMode, TransportRaw, up.path, func(cfg *Config) { cfg.Policy = pol })
+	lb := f.log
 	c := f.dial(t)
 	io.WriteString(c, "POST /containers/c1/exec HTTP/1.1\r\nHost: d\r\nX-Registry-Auth: secret-token\r\nContent-Length: 2\r\n\r\n{}")
 	if _, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil {
