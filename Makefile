@@ -32,7 +32,7 @@ QUICK_COPY_BENCH = Copy/./size=(1536B|1MiB)
 .PHONY: bench bench-quick compare profile caddy honesty
 
 ## e2e: every docker command (CLI + Go SDK) through every proxy mode against a real, sandboxed dockerd
-## (root, docker.io, busybox-static). `make test` runs them too when SOCKPROXY_E2E=1 (CI) or root can start dockerd.
+## (root, docker.io, busybox-static, docker-compose). `make test` runs them too when SOCKPROXY_E2E=1 (CI) or root can start dockerd.
 e2e:
 	SOCKPROXY_E2E=1 $(GO) test -race -count=1 -timeout 20m ./e2e/ -v
 

@@ -23,7 +23,7 @@ import (
 )
 
 // enableHint is the one line printed when the package skips itself.
-const enableHint = "set SOCKPROXY_E2E=1 and run as root with Debian's docker.io and busybox-static installed"
+const enableHint = "set SOCKPROXY_E2E=1 and run as root with Debian's docker.io, busybox-static and docker-compose installed"
 
 // Set by TestMain before any test runs.
 var (
