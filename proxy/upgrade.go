@@ -85,16 +85,22 @@ func (p *ReverseProxy) serveUpgrade(rw http.ResponseWriter, req *http.Request, r
 	fmt.Fprintf(brw, "HTTP/1.1 %s\r\n", status)
 	h.Write(brw)
 	brw.WriteString("\r\n")
+	// The 101 goes out alone, as dockerd and httputil send it: a client
+	// that reads it through a buffer and then takes the bare socket
+	// (docker-py) would lose stream bytes that came in the same segment.
+	if err := brw.Flush(); err != nil {
+		p.logf("proxy: client failed: %s %s: writing 101 response: %v", req.Method, req.URL.RequestURI(), err)
+		return
+	}
 	var backend io.ReadWriteCloser = backConn
 	if uc, buffered, ok := rawStream(backConn); ok {
 		// The raw transport's connection itself, after the bytes the
 		// upstream sent behind its 101.
-		brw.Write(buffered)
+		if _, err := conn.Write(buffered); len(buffered) > 0 && err != nil {
+			p.logf("proxy: client failed: %s %s: writing the stream after the 101: %v", req.Method, req.URL.RequestURI(), err)
+			return
+		}
 		backend = uc
-	}
-	if err := brw.Flush(); err != nil {
-		p.logf("proxy: client failed: %s %s: writing 101 response: %v", req.Method, req.URL.RequestURI(), err)
-		return
 	}
 
 	// The stream outlives the request context (a client that half-closes
