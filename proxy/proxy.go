@@ -587,12 +587,13 @@ func roundTripTraced(transport http.RoundTripper, outreq *http.Request, rw http.
 	var (
 		mu        sync.Mutex
 		roundDone bool
+		http10    = !outreq.ProtoAtLeast(1, 1) // not outreq itself: reassigned below, it would escape
 	)
 	trace := &httptrace.ClientTrace{
 		Got1xxResponse: func(code int, header textproto.MIMEHeader) error {
 			mu.Lock()
 			defer mu.Unlock()
-			if roundDone || !outreq.ProtoAtLeast(1, 1) {
+			if roundDone || http10 {
 				return nil // RFC 9110 section 15.2: no 1xx to an HTTP/1.0 client
 			}
 			h := rw.Header()
