@@ -205,6 +205,7 @@ func (s *Set) ciPlot(path, title, ylabel string, configs []Config, value func(Co
 	p.Legend.Top = true
 	seriesShapes := []draw.GlyphDrawer{draw.CircleGlyph{}, draw.TriangleGlyph{}, draw.SquareGlyph{}}
 	legendDone := make([]bool, len(configs))
+	top := 0.0 // the highest interval end, to keep the legend above the data
 	for k, c := range configs {
 		off := (float64(k) - float64(len(configs)-1)/2) * 0.25
 		for j, t := range shown {
@@ -212,6 +213,7 @@ func (s *Set) ciPlot(path, title, ylabel string, configs []Config, value func(Co
 			if !iv.OK {
 				continue
 			}
+			top = math.Max(top, iv.Hi)
 			st := styleFor(t, index[t])
 			pts := errPoints{XYs: plotter.XYs{{X: float64(j) + off, Y: iv.Point}}}
 			pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{iv.Point - iv.Lo, iv.Hi - iv.Point})
@@ -231,7 +233,7 @@ func (s *Set) ciPlot(path, title, ylabel string, configs []Config, value func(Co
 				legendDone[k] = true
 				legend := *sc
 				legend.GlyphStyle.Color = color.Gray{Y: 80}
-				p.Legend.Add(strings.ReplaceAll(c.Keys, "scenario=", ""), &legend)
+				p.Legend.Add(shortScenario(c.Keys), &legend)
 			}
 		}
 	}
@@ -240,8 +242,31 @@ func (s *Set) ciPlot(path, title, ylabel string, configs []Config, value func(Co
 	p.X.Tick.Label.XAlign = draw.XRight
 	p.X.Tick.Label.YAlign = draw.YCenter
 	p.Y.Min = 0
+	if len(configs) > 1 && top > 0 {
+		p.Y.Max = top * 1.25 // room for the legend above every interval
+		p.Legend.Left = true
+	}
 	width := math.Max(6, 0.7*float64(len(shown))+2)
 	return save(p, vg.Length(width)*vg.Inch, 5*vg.Inch, path)
+}
+
+// shortScenario is a legend's name for a scenario key:
+// "scenario=blob/size=64MiB/rate=4" is "blob 64MiB, 4/s".
+func shortScenario(keys string) string {
+	name, rest, _ := strings.Cut(strings.TrimPrefix(keys, "scenario="), "/")
+	out := name
+	for kv := range strings.SplitSeq(rest, "/") {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "size":
+			out += " " + v
+		case "rate":
+			out += ", " + v + "/s"
+		case "conc":
+			out += ", conc " + v
+		}
+	}
+	return out
 }
 
 func (s *Set) memoryPlot(path string, sc suiteConfigs, index map[string]int) error {
