@@ -17,11 +17,14 @@ LABEL org.opencontainers.image.title="sockproxy" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.source="https://github.com/sockproxylab/sockproxy"
 COPY sockproxy /sockproxy
+# The directory for a unix: -listen socket, owned by the proxy's user, so
+# that a named volume mounted there starts out writable by it.
+COPY --chown=65534:65534 run /run/sockproxy
 # The proxy needs no root: it needs the Docker socket's group (add it with
 # `group_add: ["<gid of /var/run/docker.sock>"]`, or run as "65534:<gid>").
 USER 65534:65534
 ENV SOCKPROXY_SOCKET=/var/run/docker.sock \
     SOCKPROXY_LISTEN=:2375
 EXPOSE 2375
-HEALTHCHECK --interval=30s --timeout=6s --start-period=5s --retries=3 CMD ["/sockproxy", "-healthcheck"]
+HEALTHCHECK --interval=10s --timeout=6s --start-period=5s --retries=3 CMD ["/sockproxy", "-healthcheck"]
 ENTRYPOINT ["/sockproxy"]

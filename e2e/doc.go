@@ -20,6 +20,12 @@
 //     negotiation, create/start/wait, logs follow demultiplexed with stdcopy,
 //     events, exec create + attach with 64 KiB on stdin and a half-close (10
 //     times), image save.
+//   - TestImage: the container image, built with `make image` through the
+//     sandboxed engine (started in the background by TestMain), run there
+//     non-root, read-only, with --network none, configured by environment
+//     variables, listening on a Unix socket in a bind-mounted directory:
+//     its HEALTHCHECK healthy, the CLI and the SDK through it (allowed and
+//     refused), its metrics scraped and parsed.
 //
 // Subtests are named TestCLI/mode=NAME/STEP. Every docker command and every
 // SDK step runs under a hard deadline (CommandTimeout, 60 s), so a hang fails
