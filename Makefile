@@ -38,7 +38,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 IMAGE ?= sockproxy:$(VERSION)
 DOCKER ?= docker
 image:
-	rm -rf build/image && mkdir -p build/image
+	rm -rf build/image && mkdir -p build/image/run
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o build/image/sockproxy ./cmd/sockproxy
 	cp Dockerfile build/image/Dockerfile
 	$(DOCKER) build --build-arg VERSION='$(VERSION)' -t '$(IMAGE)' build/image
