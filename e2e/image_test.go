@@ -161,6 +161,20 @@ func TestImage(t *testing.T) {
 			t.Errorf("%s%v = %v; want ≥ %v", tc.name, tc.labels, got, tc.min)
 		}
 	}
+	// A named volume mounted at /run/sockproxy starts out as the image's
+	// directory: writable by the proxy's user (what the compose example
+	// relies on).
+	vol := name + "-run"
+	if _, err := run(CommandTimeout, dockerBin, "run", "--rm", "--network", "none", "-v", vol+":/run/sockproxy", imageRef, "-version"); err != nil {
+		t.Error(err)
+	} else {
+		t.Cleanup(func() { run(CommandTimeout, dockerBin, "volume", "rm", "-f", vol) })
+		out, err := run(CommandTimeout, dockerBin, "run", "--rm", "--network", "none", "-v", vol+":/x", img, "stat", "-c", "%u:%g %a", "/x")
+		if err != nil || strings.TrimSpace(out) != "65534:65534 755" {
+			t.Errorf("named volume at /run/sockproxy: %q, %v; want 65534:65534 755", out, err)
+		}
+	}
+
 	t.Logf("waited %v for the image (built in %v, alongside the other tests), healthy after %v more, whole test %v",
 		built.Round(time.Millisecond), imageTook.Round(time.Millisecond), (healthy - built).Round(time.Millisecond),
 		time.Since(start).Round(time.Millisecond))
@@ -192,7 +206,7 @@ func startImageBuild() {
 		t0 := time.Now()
 		gobin, err := goBin()
 		if err == nil {
-			_, err = dockerRun(10*time.Minute, "make", "image", "IMAGE="+imageRef, "GO="+gobin, "GOFLAGS=-p=1")
+			_, err = dockerRun(10*time.Minute, "make", "image", "IMAGE="+imageRef, "GO="+gobin, "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -p=1"))
 		}
 		imageErr, imageTook = err, time.Since(t0)
 	}()

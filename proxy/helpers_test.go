@@ -226,8 +226,8 @@ func startProxy(t *testing.T, mode, socket string) *frontEnd {
 // 127.0.0.1 (with TLS when useTLS) until the test ends. connState, when
 // not nil, is the server's ConnState hook.
 func serveFront(t *testing.T, h http.Handler, lb *logBuffer, connState func(net.Conn, http.ConnState), useTLS bool) *frontEnd {
-	h = observeForTest(h)
 	t.Helper()
+	h = observeForTest(h)
 	ts := httptest.NewUnstartedServer(countRequests(h))
 	ts.Config.ErrorLog = log.New(lb, "http: ", 0)
 	ts.Config.ConnState = connState

@@ -161,7 +161,7 @@ func observedServe(obs Observer, pol *policy.Policy, rw http.ResponseWriter, req
 	next(w, req)
 }
 
-// observe brackets an upgraded or parked stream for p's Observer, if any.
+// observeStream brackets an upgraded or parked stream for p's Observer, if any.
 func (p *ReverseProxy) observeStream(k StreamKind, delta int) {
 	if p.Observer != nil {
 		p.Observer.Stream(k, delta)
