@@ -4,7 +4,7 @@
 # version stamped with -ldflags) into build/image/, copies this file beside
 # it and runs `docker build` on that directory, as goreleaser builds its
 # docker images: nothing is pulled, so it works with no registry access
-# (the legacy builder and BuildKit both build FROM scratch locally).
+# (FROM scratch needs no base image).
 #
 # Configure it with environment variables (every flag is SOCKPROXY_<FLAG>,
 # plus Tecnativa's CONTAINERS=1, POST=0, …); see examples/compose.yaml.
