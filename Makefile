@@ -2,7 +2,7 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test fmt-check vet race bench-smoke bench fuzz soak e2e e2e-podman prove-splice
+.PHONY: test fmt-check vet race bench-smoke bench fuzz soak e2e e2e-podman prove-splice image
 
 ## test: gofmt check, go vet, race tests, every benchmark once.
 test: fmt-check vet race bench-smoke
@@ -30,6 +30,18 @@ QUICK_BENCH = Proxy/./shape=(ping|json|blob|chunked|upgrade)/(size=(1536B|1MiB|6
 QUICK_COPY_BENCH = Copy/./size=(1536B|1MiB)
 
 .PHONY: bench bench-quick compare profile caddy honesty
+
+## image: the container image IMAGE (sockproxy:VERSION) with no registry access: the static binary is built
+## here (CGO_ENABLED=0, -trimpath, VERSION stamped), then copied into scratch by `docker build` on build/image/.
+## Honours DOCKER (the CLI) and DOCKER_HOST (any daemon, e.g. the e2e's sandboxed dockerd).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+IMAGE ?= sockproxy:$(VERSION)
+DOCKER ?= docker
+image:
+	rm -rf build/image && mkdir -p build/image/run
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o build/image/sockproxy ./cmd/sockproxy
+	cp Dockerfile build/image/Dockerfile
+	$(DOCKER) build --build-arg VERSION='$(VERSION)' -t '$(IMAGE)' build/image
 
 ## e2e: every docker command (CLI + Go SDK) through every proxy mode against a real, sandboxed dockerd
 ## (root, docker.io, busybox-static, docker-compose). `make test` runs them too when SOCKPROXY_E2E=1 (CI) or root can start dockerd.

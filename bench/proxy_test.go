@@ -67,6 +67,32 @@ func policies(st, tr, shape string) []string {
 	return []string{""}
 }
 
+// metricsKeys returns the metrics values for a strategy, transport and
+// shape: "" (no Observer, the key omitted), then "on" (internal/metrics,
+// as -metrics serves it) for the default mode over raw on the small GET
+// shapes, so that the metrics' cost per request is the difference of two
+// rows of one run.
+func metricsKeys(st, tr, shape string) []string {
+	if st == proxy.DefaultMode && tr == proxy.TransportRaw && (shape == "ping" || shape == "json") {
+		return []string{"", "on"}
+	}
+	return []string{""}
+}
+
+// policyMetrics is the policy × metrics rows of a strategy, transport and
+// shape: every policy without metrics, then metrics without a policy (the
+// cost of each alone against the same row without either).
+func policyMetrics(st, tr, shape string) [][2]string {
+	var rows [][2]string
+	for _, pol := range policies(st, tr, shape) {
+		rows = append(rows, [2]string{pol, ""})
+	}
+	for _, met := range metricsKeys(st, tr, shape)[1:] {
+		rows = append(rows, [2]string{"", met})
+	}
+	return rows
+}
+
 // BenchmarkProxy measures a request (or an upgraded echo round trip) through
 // each strategy; see the package doc for names and metrics.
 func BenchmarkProxy(b *testing.B) {
@@ -83,13 +109,17 @@ func BenchmarkProxy(b *testing.B) {
 			for _, conc := range concs {
 				for _, st := range strategies() {
 					for _, tr := range transports(st) {
-						for _, pol := range policies(st, tr, sh.name) {
+						for _, pm := range policyMetrics(st, tr, sh.name) {
+							pol, met := pm[0], pm[1]
 							name := "strategy=" + st
 							if tr != "" {
 								name += "/transport=" + tr
 							}
 							if pol != "" {
 								name += "/policy=" + pol
+							}
+							if met != "" {
+								name += "/metrics=" + met
 							}
 							name += "/shape=" + sh.name
 							if size >= 0 {
@@ -99,7 +129,7 @@ func BenchmarkProxy(b *testing.B) {
 								name += "/conc=" + strconv.Itoa(conc)
 							}
 							b.Run(name, func(b *testing.B) {
-								t := targetFor(b, st, tr, pol)
+								t := targetFor(b, st, tr, pol, met)
 								if sh.name == "upgrade" {
 									benchUpgrade(b, t, st, int(size))
 									return

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockproxylab/sockproxy/internal/metrics"
 	"github.com/sockproxylab/sockproxy/internal/upstream"
 	"github.com/sockproxylab/sockproxy/policy"
 	"github.com/sockproxylab/sockproxy/proxy"
@@ -64,14 +65,24 @@ func simulator(b *testing.B) *upstream.Server {
 	return sim
 }
 
+// observer is the proxy's Observer for the metrics key: nil for "", the
+// Prometheus metrics -metrics serves (without the runtime collectors,
+// which cost only at scrape time) for "on".
+func observer(met string) proxy.Observer {
+	if met == "" {
+		return nil
+	}
+	return metrics.New(metrics.Options{Version: "bench"})
+}
+
 // targetFor returns the target for strategy over transport ("" or "raw"),
 // starting its proxy on first use.
-func targetFor(b *testing.B, strategy, transport, preset string) *target {
+func targetFor(b *testing.B, strategy, transport, preset, met string) *target {
 	b.Helper()
 	up := simulator(b)
 	mu.Lock()
 	defer mu.Unlock()
-	key := strategy + "/" + transport + "/" + preset
+	key := strategy + "/" + transport + "/" + preset + "/" + met
 	var pol *policy.Policy
 	if preset != "" {
 		var err error
@@ -95,6 +106,7 @@ func targetFor(b *testing.B, strategy, transport, preset string) *target {
 			MaxConns:  maxConc,
 			ErrorLog:  log.New(os.Stderr, "proxy "+strategy+": ", 0),
 			Policy:    pol,
+			Observer:  observer(met),
 		})
 		if err != nil {
 			b.Fatal(err)

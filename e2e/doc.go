@@ -28,6 +28,12 @@
 //     line before printing: compose 1.29 attaches only after it started the
 //     container, which loses the output of a command that prints at once
 //     even with no proxy (see TestCompose).
+//   - TestImage: the container image, built with `make image` through the
+//     sandboxed engine (started in the background by TestMain), run there
+//     non-root, read-only, with --network none, configured by environment
+//     variables, listening on a Unix socket in a bind-mounted directory:
+//     its HEALTHCHECK healthy, the CLI and the SDK through it (allowed and
+//     refused), its metrics scraped and parsed.
 //
 // Subtests are named TestCLI/mode=NAME/STEP. Every docker command and every
 // SDK step runs under a hard deadline (CommandTimeout, 60 s), so a hang fails

@@ -69,8 +69,10 @@ func run(m *testing.M) int {
 		return 1
 	}
 	table.modes = modes()
+	startImageBuild()
 	start := time.Now()
 	code := m.Run()
+	<-imageDone // a build TestImage did not wait for
 	fmt.Printf("e2e: tests took %v\n", time.Since(start).Round(time.Millisecond))
 	printTable(os.Stdout)
 	if err := checkEngineKnown(); err != nil {

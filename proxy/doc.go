@@ -100,6 +100,17 @@
 //   - Logging: one line per failed request, saying which side failed
 //     ("client" or "upstream") and why.
 //
+// # Observing
+//
+// ReverseProxy.Observer (Config.Observer), when set, sees every request once
+// it is done — its operation, the policy's verdict, status, body bytes and
+// duration — and the upgraded and parked streams as they start and end: what
+// metrics and an access log need (see [Observer]). The proxy then serves
+// through a ResponseWriter that counts and passes every optional interface on
+// (flushing, hijacking, full duplex, ReadFrom, so splicing is unchanged),
+// pooled so that an observed request costs no allocation. A nil Observer
+// costs nothing.
+//
 // # Splice
 //
 // The copy strategies "splice" and "splice-chunked" (copy.Splicer) move

@@ -227,6 +227,7 @@ func startProxy(t *testing.T, mode, socket string) *frontEnd {
 // not nil, is the server's ConnState hook.
 func serveFront(t *testing.T, h http.Handler, lb *logBuffer, connState func(net.Conn, http.ConnState), useTLS bool) *frontEnd {
 	t.Helper()
+	h = observeForTest(h)
 	ts := httptest.NewUnstartedServer(countRequests(h))
 	ts.Config.ErrorLog = log.New(lb, "http: ", 0)
 	ts.Config.ConnState = connState

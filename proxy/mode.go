@@ -62,6 +62,11 @@ type Config struct {
 	// decide before handing the request to httputil); nil forwards
 	// everything.
 	Policy *policy.Policy
+
+	// Observer is ReverseProxy.Observer, in every mode (the stdlib modes
+	// see no parked streams, and count upgrades as active requests);
+	// nil observes nothing.
+	Observer Observer
 }
 
 // New returns the handler for cfg.Mode over cfg.Transport, proxying to
@@ -111,7 +116,7 @@ func New(cfg Config) (http.Handler, error) {
 			Transport:    t,
 			ErrorLog:     logger,
 			ErrorHandler: errorHandler,
-		}, t, cfg.Policy}, nil
+		}, t, cfg.Policy, cfg.Observer}, nil
 	}
 	s, err := bodycopy.Lookup(mode)
 	if err != nil {
@@ -124,6 +129,7 @@ func New(cfg Config) (http.Handler, error) {
 		ErrorHandler: errorHandler,
 		ParkIdle:     cfg.ParkIdle,
 		Policy:       cfg.Policy,
+		Observer:     cfg.Observer,
 	}, nil
 }
 
@@ -142,10 +148,15 @@ type stdlibProxy struct {
 	*httputil.ReverseProxy
 	t      idleCloser
 	policy *policy.Policy // nil: forward everything
+	obs    Observer       // nil: observe nothing
 }
 
 // ServeHTTP decides req by the policy, then hands it to httputil.
 func (p *stdlibProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
+	if p.obs != nil {
+		observedServe(p.obs, p.policy, rw, req, p.ErrorLog.Printf, p.ReverseProxy.ServeHTTP)
+		return
+	}
 	if p.policy != nil && !allowed(p.policy, rw, req, p.ErrorLog.Printf) {
 		return
 	}

@@ -149,6 +149,7 @@ func (p *ReverseProxy) park(rw http.ResponseWriter, req *http.Request, res *http
 		}
 	}
 	p.parked.Add(1)
+	p.observeStream(StreamParked, 1)
 	go s.run()
 	return true
 }
@@ -179,6 +180,7 @@ type parkedStream struct {
 // that the client sees a truncated body.
 func (s *parkedStream) run() {
 	defer s.p.parked.Done()
+	defer s.p.observeStream(StreamParked, -1)
 	defer s.cancel()
 	if s.sc != nil {
 		go s.watchSocket()

@@ -104,6 +104,11 @@ type ReverseProxy struct {
 	// If nil, every request is forwarded.
 	Policy *policy.Policy
 
+	// Observer, if not nil, sees every request (its operation, verdict,
+	// status, bytes and duration) and the upgraded and parked streams:
+	// metrics and the access log (see observe.go).
+	Observer Observer
+
 	// parked counts the parked streams still running, each until its
 	// connection is closed or handed back (and taken as a new connection
 	// by the server). A stream is added while its request's handler runs.
@@ -128,9 +133,18 @@ var hopHeaders = []string{
 
 // ServeHTTP proxies one request.
 func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
+	if p.Observer != nil {
+		observedServe(p.Observer, p.Policy, rw, req, p.logf, p.forward)
+		return
+	}
 	if p.Policy != nil && !allowed(p.Policy, rw, req, p.logf) {
 		return
 	}
+	p.forward(rw, req)
+}
+
+// forward proxies one request the policy allowed.
+func (p *ReverseProxy) forward(rw http.ResponseWriter, req *http.Request) {
 	transport := p.Transport
 	if transport == nil {
 		transport = http.DefaultTransport
@@ -233,7 +247,9 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	}
 
 	if res.StatusCode == http.StatusSwitchingProtocols {
+		p.observeStream(StreamUpgraded, 1)
 		p.serveUpgrade(rw, req, res, reqUpType)
+		p.observeStream(StreamUpgraded, -1)
 		return
 	}
 	if o.pooled {

@@ -92,6 +92,8 @@ type RawTransport struct {
 	// headers holds cleared response header maps the proxy gave back
 	// (recycleHeader): a map of a dozen keys is four allocations.
 	headers sync.Pool
+
+	dials, dialErrors atomic.Uint64 // for Stats (stats.go)
 }
 
 // recycleHeader takes back a response's header map, which its caller no
@@ -210,8 +212,10 @@ func (t *RawTransport) getConn(ctx context.Context) (*rawConn, bool, error) {
 		rc.close()
 		return t.getConn(ctx)
 	}
+	t.dials.Add(1)
 	c, err := t.dialer.DialContext(ctx, "unix", t.socket)
 	if err != nil {
+		t.dialErrors.Add(1)
 		return nil, false, err
 	}
 	return newRawConn(t, c.(*net.UnixConn)), false, nil

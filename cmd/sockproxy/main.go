@@ -6,9 +6,17 @@
 //
 // Usage:
 //
-//	sockproxy -listen ADDR -socket PATH [-strategy NAME] [-transport std|raw]
+//	sockproxy -listen ADDR -socket PATH [-policy FILE|preset:NAME] [-explain]
+//	          [-strategy NAME] [-transport std|raw]
 //	          [-profile cpu|mem|block|mutex|trace] [-profile-dir DIR]
 //	          [-read-header-timeout D] [-max-conns N] [-grace D] [-park-idle D]
+//	          [-metrics ADDR] [-log-format text|json] [-log-level LEVEL] [-access-log]
+//	          [-listen-mode MODE] [-listen-group GROUP]
+//	sockproxy -healthcheck [-listen ADDR]
+//	sockproxy -version
+//
+// Every flag can also be set as SOCKPROXY_<FLAG> (upper case, "-" as "_");
+// the command line wins. A container is configured by environment alone.
 //
 // ADDR is host:port or unix:/path. PATH is the upstream Unix socket.
 // -strategy names the proxy mode (see package proxy); -strategy list prints
@@ -41,6 +49,21 @@
 // Bad flags print the usage on stderr and exit 2; a failure to listen exits
 // 1. Each failed request logs one line on stderr saying which side failed
 // (client or upstream) and why.
+//
+// Logs are log/slog records, text or JSON (-log-format), at -log-level and
+// above: failures and policy refusals (one audit line each) at warn, the
+// start and shutdown at info, and with -access-log one info record per
+// request (client, method, path, operation, decision, status, bytes,
+// duration; never a header nor the query).
+//
+// -metrics ADDR serves Prometheus metrics at /metrics on a listener of its
+// own (host:port or unix:/path); see package internal/metrics for the
+// names. -healthcheck asks the sockproxy on -listen for GET /_ping and
+// exits 0 when it and the upstream answer, 1 otherwise, printing which is
+// not ready: the HEALTHCHECK of an image with no shell.
+//
+// -listen unix:/path replaces a stale socket a previous run left there,
+// then sets -listen-mode (octal) and -listen-group (name or gid) on it.
 package main
 
 import (

@@ -6,7 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +18,7 @@ import (
 	"github.com/pkg/profile"
 
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
+	"github.com/sockproxylab/sockproxy/internal/metrics"
 	"github.com/sockproxylab/sockproxy/policy"
 	"github.com/sockproxylab/sockproxy/proxy"
 )
@@ -36,7 +37,19 @@ type options struct {
 	parkIdle          time.Duration
 	policy            string
 	explain           bool
+	healthcheck       bool
+	metrics           string
+	logFormat         string
+	logLevel          string
+	accessLog         bool
+	listenMode        os.FileMode
+	listenGroup       string
+	version           bool
 }
+
+// version is the sockproxy version, stamped at build time
+// (-ldflags "-X main.version=…"; see the Makefile's image target).
+var version = "dev"
 
 // errList is returned by parseFlags for -strategy list.
 var errList = errors.New("list strategies")
@@ -58,6 +71,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.parkIdle, "park-idle", proxy.DefaultParkIdle, "idle time after which a chunked stream over the raw transport (events, logs -f) is parked, freeing its request's buffers and goroutine (0: never)")
 	fs.StringVar(&o.policy, "policy", "", "access policy: a policy `file`, or preset:NAME ("+strings.Join(policy.PresetNames(), ", ")+"); default: Tecnativa's variables (CONTAINERS=1, POST=0, …) when any is set, else none, which only a Unix-socket or loopback -listen accepts")
 	fs.BoolVar(&o.explain, "explain", false, "print every operation the policy grants, grouped, risky ones marked, and exit")
+	fs.BoolVar(&o.healthcheck, "healthcheck", false, "ask the sockproxy on -listen for /_ping and exit 0 when it and the upstream answer, 1 otherwise (for HEALTHCHECK)")
+	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at /metrics on `addr` (host:port or unix:/path; off by default)")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log `format`: text or json")
+	fs.StringVar(&o.logLevel, "log-level", "info", "least `level` logged: debug, info, warn or error")
+	fs.BoolVar(&o.accessLog, "access-log", false, "log one line per request (client, method, path, operation, decision, status, bytes, duration) at level info")
+	listenMode := fs.String("listen-mode", "", "permission `bits` of a unix: -listen socket, octal (e.g. 0660; default: the umask's)")
+	fs.StringVar(&o.listenGroup, "listen-group", "", "`group` (name or gid) owning a unix: -listen socket")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: sockproxy -listen ADDR -socket PATH [flags]\n\nEvery flag can also be set as SOCKPROXY_<FLAG> (upper case, - as _); the command line wins.\n\n")
 		fs.PrintDefaults()
@@ -73,17 +94,31 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.strategy == "list" {
 		return o, errList
 	}
-	if o.explain {
-		return o, nil // needs no listener nor upstream
-	}
-	if o.transport == "" {
-		o.transport = defaultTransport(o.strategy)
-	}
 	bad := func(format string, a ...any) (*options, error) {
 		err := fmt.Errorf(format, a...)
 		fmt.Fprintf(stderr, "sockproxy: %v\n", err)
 		fs.Usage()
 		return nil, err
+	}
+	if _, err := newLogger(o.logFormat, o.logLevel, io.Discard); err != nil {
+		return bad("%v", err)
+	}
+	mode, err := parseMode(*listenMode)
+	if err != nil {
+		return bad("%v", err)
+	}
+	o.listenMode = mode
+	if o.explain || o.version {
+		return o, nil // needs no listener nor upstream
+	}
+	if o.healthcheck {
+		if o.listen == "" {
+			return bad("-healthcheck needs -listen (or SOCKPROXY_LISTEN)")
+		}
+		return o, nil // needs no upstream
+	}
+	if o.transport == "" {
+		o.transport = defaultTransport(o.strategy)
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -171,11 +206,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if err != nil {
 		return 2
 	}
-	logger := log.New(stderr, "sockproxy: ", log.LstdFlags)
+	if o.version {
+		fmt.Fprintf(stdout, "sockproxy %s\n", version)
+		return 0
+	}
+	if o.healthcheck {
+		return healthcheck(ctx, o.listen, stdout)
+	}
+	logger, _ := newLogger(o.logFormat, o.logLevel, stderr) // checked by parseFlags
 
 	pol, from, err := policy.Configure(o.policy, os.LookupEnv)
 	if err != nil {
-		logger.Print(err)
+		logger.Error(err.Error())
 		return 2
 	}
 	if o.explain {
@@ -184,46 +226,83 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 			return 0
 		}
 		if err := pol.Explain(stdout); err != nil {
-			logger.Print(err)
+			logger.Error(err.Error())
 			return 1
 		}
 		return 0
 	}
 	switch {
 	case pol != nil && pol.AllowsAll():
-		logger.Printf("policy: %s (from %s): every request is forwarded, unclassified", pol.Name(), from)
+		logger.Warn(fmt.Sprintf("policy: %s (from %s): every request is forwarded, unclassified", pol.Name(), from))
 		pol = nil // nothing to decide
 	case pol != nil:
-		logger.Printf("policy: %s (from %s)", pol.Name(), from)
+		logger.Info(fmt.Sprintf("policy: %s (from %s)", pol.Name(), from))
 	case policy.LocalListener(o.listen):
-		logger.Printf("warning: no policy: every Docker API operation is forwarded, which is root on the upstream's host; -listen %s is reachable from this host only. Restrict it with -policy preset:NAME (%s), -policy FILE or Tecnativa's variables (CONTAINERS=1 …)",
-			o.listen, strings.Join(policy.PresetNames(), ", "))
+		logger.Warn(fmt.Sprintf("warning: no policy: every Docker API operation is forwarded, which is root on the upstream's host; -listen %s is reachable from this host only. Restrict it with -policy preset:NAME (%s), -policy FILE or Tecnativa's variables (CONTAINERS=1 …)",
+			o.listen, strings.Join(policy.PresetNames(), ", ")))
 	default:
-		logger.Printf("refusing to start: -listen %s can be reached from other hosts, and with no policy every Docker API operation would be forwarded (root on the upstream's host). Choose one: -policy preset:NAME (%s), -policy FILE, Tecnativa's variables (CONTAINERS=1, POST=0, …), or -policy preset:allow-all if you mean it",
-			o.listen, strings.Join(policy.PresetNames(), ", "))
+		logger.Error(fmt.Sprintf("refusing to start: -listen %s can be reached from other hosts, and with no policy every Docker API operation would be forwarded (root on the upstream's host). Choose one: -policy preset:NAME (%s), -policy FILE, Tecnativa's variables (CONTAINERS=1, POST=0, …), or -policy preset:allow-all if you mean it",
+			o.listen, strings.Join(policy.PresetNames(), ", ")))
 		return 2
 	}
 
 	if _, err := os.Stat(o.socket); err != nil {
-		logger.Printf("warning: upstream socket %s: %v; answering 502 until it appears", o.socket, err)
+		logger.Warn(fmt.Sprintf("warning: upstream socket %s: %v; answering 502 until it appears", o.socket, err))
 	}
 	parkIdle := o.parkIdle
 	if parkIdle == 0 {
 		parkIdle = -1 // never
 	}
-	h, err := proxy.New(proxy.Config{Socket: o.socket, Mode: o.strategy, Transport: o.transport, MaxConns: o.maxConns, ErrorLog: logger,
-		ParkIdle: parkIdle, Policy: pol})
+	errorLog := lineLogger(logger, slog.LevelWarn)
+	var (
+		obs observers
+		met *metrics.Metrics
+	)
+	if o.metrics != "" {
+		met = metrics.New(metrics.Options{Version: version, Socket: o.socket})
+		obs = append(obs, met)
+	}
+	if o.accessLog {
+		obs = append(obs, accessLog{logger})
+	}
+	cfg := proxy.Config{Socket: o.socket, Mode: o.strategy, Transport: o.transport, MaxConns: o.maxConns, ErrorLog: errorLog,
+		ParkIdle: parkIdle, Policy: pol}
+	switch len(obs) {
+	case 0:
+	case 1:
+		cfg.Observer = obs[0]
+	default:
+		cfg.Observer = obs
+	}
+	h, err := proxy.New(cfg)
 	if err != nil {
-		logger.Print(err)
+		logger.Error(err.Error())
 		return 2
 	}
 
-	ln, err := listen(o.listen)
+	ln, err := listen(o.listen, o.listenMode, o.listenGroup)
 	if err != nil {
-		logger.Print(err)
+		logger.Error(err.Error())
 		return 1
 	}
-	tl := newTrackingListener(ln, o.maxConns, logger)
+	tl := newTrackingListener(ln, o.maxConns, errorLog)
+
+	var metricsSrv *metricsServer
+	if met != nil {
+		if s, ok := h.(interface {
+			UpstreamStats() (proxy.UpstreamStats, bool)
+		}); ok {
+			met.Registry().MustRegister(metrics.UpstreamCollector(s.UpstreamStats))
+		}
+		metricsSrv, err = startMetrics(o.metrics, met.Handler(), lineLogger(logger, slog.LevelWarn))
+		if err != nil {
+			ln.Close()
+			logger.Error(err.Error())
+			return 1
+		}
+		defer metricsSrv.close()
+		logger.Info(fmt.Sprintf("metrics on http://%s/metrics", metricsSrv.addr()))
+	}
 
 	if o.profile != "" {
 		p := profile.Start(profileModes[o.profile], profile.ProfilePath(o.profileDir), profile.NoShutdownHook)
@@ -238,9 +317,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 			h.ServeHTTP(w, r)
 		}),
 		ReadHeaderTimeout: o.readHeaderTimeout,
-		ErrorLog:          log.New(stderr, "sockproxy: http: ", log.LstdFlags),
+		ErrorLog:          lineLogger(logger.With("from", "net/http"), slog.LevelWarn),
 	}
-	logger.Printf("listening on %s, upstream %s, strategy %s, transport %s", ln.Addr(), o.socket, o.strategy, o.transport)
+	logger.Info(fmt.Sprintf("listening on %s, upstream %s, strategy %s, transport %s", ln.Addr(), o.socket, o.strategy, o.transport),
+		"version", version)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(tl) }()
 	if ready != nil {
@@ -249,16 +329,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 
 	select {
 	case err := <-served:
-		logger.Printf("serving on %s: %v", ln.Addr(), err)
+		logger.Error(fmt.Sprintf("serving on %s: %v", ln.Addr(), err))
 		return 1
 	case <-ctx.Done():
 	}
 
-	logger.Printf("shutting down: waiting up to %s for in-flight requests and streams", o.grace)
+	logger.Info(fmt.Sprintf("shutting down: waiting up to %s for in-flight requests and streams", o.grace))
 	graceCtx, cancel := context.WithTimeout(context.Background(), o.grace)
 	defer cancel()
 	if err := srv.Shutdown(graceCtx); err != nil {
-		logger.Printf("shutdown: grace of %s over, closing connections: %v", o.grace, err)
+		logger.Warn(fmt.Sprintf("shutdown: grace of %s over, closing connections: %v", o.grace, err))
 		srv.Close()
 	}
 	<-served
@@ -266,7 +346,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	// server's any more: give them what is left of the grace, then close
 	// them.
 	if n := tl.wait(graceCtx); n > 0 {
-		logger.Printf("shutdown: closed %d hijacked stream(s) still open (upgraded or parked)", n)
+		logger.Warn(fmt.Sprintf("shutdown: closed %d hijacked stream(s) still open (upgraded or parked)", n))
 	}
 	// Closing them ends their handlers; wait for those briefly.
 	waitGroup(&handlers, time.Second)
@@ -275,7 +355,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	}
 	if s, err := bodycopy.Lookup(o.strategy); err == nil {
 		if _, ok := s.(bodycopy.Splicer); ok {
-			logger.Print(spliceReport(bodycopy.ReadSpliceCounts()))
+			logger.Info(spliceReport(bodycopy.ReadSpliceCounts()))
 		}
 	}
 	return 0
@@ -288,14 +368,11 @@ func spliceReport(c bodycopy.SpliceCounts) string {
 		c.Length.Spliced, c.Length.Fallbacks, c.Chunked.Spliced, c.Chunked.Fallbacks, c.Stream.Spliced, c.Stream.Fallbacks)
 }
 
-// listen listens on host:port or unix:/path.
-func listen(addr string) (net.Listener, error) {
+// listen listens on host:port or unix:/path; a Unix socket gets mode and
+// group when they are set (see listenUnix).
+func listen(addr string, mode os.FileMode, group string) (net.Listener, error) {
 	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
-		ln, err := net.Listen("unix", path)
-		if err != nil {
-			return nil, fmt.Errorf("listen on %s: %w", addr, err)
-		}
-		return ln, nil
+		return listenUnix(path, mode, group)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

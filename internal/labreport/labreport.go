@@ -110,7 +110,7 @@ func ReadFiles(paths ...string) (*Set, error) {
 
 func (s *Set) add(r *benchfmt.Result) {
 	base, parts := r.Name.Parts()
-	strategy, transport, pol := "", "", ""
+	strategy, transport, pol, metrics := "", "", "", ""
 	var keys []string
 	for _, p := range parts {
 		ps := string(p)
@@ -140,6 +140,13 @@ func (s *Set) add(r *benchfmt.Result) {
 			pol = v
 			continue
 		}
+		// And metrics (an observed proxy: splice-chunked-raw-metrics).
+		if v, ok := strings.CutPrefix(kv, "metrics="); ok {
+			if v != "off" {
+				metrics = "metrics"
+			}
+			continue
+		}
 		keys = append(keys, kv)
 	}
 	if strategy == "" {
@@ -150,6 +157,9 @@ func (s *Set) add(r *benchfmt.Result) {
 	}
 	if pol != "" {
 		strategy += "-" + pol
+	}
+	if metrics != "" {
+		strategy += "-" + metrics
 	}
 	c := Config{Base: string(base), Keys: strings.Join(keys, "/")}
 	byStrategy, ok := s.Samples[c]

@@ -144,3 +144,27 @@ func TestSyntaxError(t *testing.T) {
 		t.Errorf("Read of a malformed line succeeded; want a syntax error")
 	}
 }
+
+// TestColumnKeys: transport, policy and metrics fold into the column, so
+// that a restricted or observed proxy's row meets its direct row.
+func TestColumnKeys(t *testing.T) {
+	const in = "goos: linux\n" +
+		"BenchmarkProxy/strategy=direct/shape=ping/conc=1-2 1 100 ns/op\n" +
+		"BenchmarkProxy/strategy=splice-chunked/transport=raw/shape=ping/conc=1-2 1 300 ns/op\n" +
+		"BenchmarkProxy/strategy=splice-chunked/transport=raw/policy=traefik/shape=ping/conc=1-2 1 310 ns/op\n" +
+		"BenchmarkProxy/strategy=splice-chunked/transport=raw/metrics=on/shape=ping/conc=1-2 1 305 ns/op\n"
+	s, err := Read(map[string]io.Reader{"in": strings.NewReader(in)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Config{Base: "Proxy", Keys: "shape=ping/conc=1"}
+	for col, want := range map[string]float64{
+		"splice-chunked-raw":         200e-9,
+		"splice-chunked-raw-traefik": 210e-9,
+		"splice-chunked-raw-metrics": 205e-9,
+	} {
+		if got, _ := s.Own(c, col, UnitTime); math.Abs(got-want) > 1e-15 {
+			t.Errorf("own time of %s = %g; want %g", col, got, want)
+		}
+	}
+}

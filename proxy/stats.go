@@ -1,0 +1,37 @@
+package proxy
+
+// UpstreamStats describes a transport's upstream connections, for metrics
+// read at scrape time.
+type UpstreamStats struct {
+	// Idle is the number of idle connections in the pool.
+	Idle int
+	// Dials counts connects to the upstream socket; DialErrors those that
+	// failed (a missing socket, a refused connect).
+	Dials, DialErrors uint64
+}
+
+// Stats returns the transport's pool size and dial counts.
+func (t *RawTransport) Stats() UpstreamStats {
+	t.mu.Lock()
+	idle := len(t.idle)
+	t.mu.Unlock()
+	return UpstreamStats{Idle: idle, Dials: t.dials.Load(), DialErrors: t.dialErrors.Load()}
+}
+
+// UpstreamStats returns the Transport's pool size and dial counts, and
+// false when the Transport keeps none (only a [RawTransport] does).
+func (p *ReverseProxy) UpstreamStats() (UpstreamStats, bool) {
+	return transportStats(p.Transport)
+}
+
+// UpstreamStats returns the transport's statistics, when it keeps them.
+func (p *stdlibProxy) UpstreamStats() (UpstreamStats, bool) {
+	return transportStats(p.t)
+}
+
+func transportStats(t any) (UpstreamStats, bool) {
+	if s, ok := t.(interface{ Stats() UpstreamStats }); ok {
+		return s.Stats(), true
+	}
+	return UpstreamStats{}, false
+}
