@@ -1083,18 +1083,48 @@ func (f *rawFinish) finish(ok bool) {
 			case err := <-f.wrote:
 				ok = err == nil
 			default:
-				ok = false // the upstream answered before taking the whole body
+				// The response is complete but the request body's writer
+				// has not reported: it is between its last write and its
+				// report, or still sending a body the upstream answered
+				// without waiting for. Decide when it reports.
+				go f.finishLate()
+				return
 			}
 		}
 		if !ok {
-			f.rc.close()
-			go func() { <-f.wrote }() // the writer fails on the closed conn
+			f.rc.close() // the writer fails on the closed conn; wrote has room for its report
 			return
 		}
 	}
 	if ok && f.keep && f.rc.t != nil {
 		f.rc.t.putIdle(f.rc)
 		return
+	}
+	f.rc.close()
+}
+
+// lateWriterGrace is how long a connection whose response ended before
+// its request body's writer reported waits for that report before it is
+// closed. Only such a connection waits, outside the request's path: a
+// writer that finishes in time keeps the connection for reuse, one that
+// does not (the upstream answered early and stopped reading, or the client
+// paused its upload) is ended by the close.
+const lateWriterGrace = time.Second
+
+// finishLate is finish's end for a response that completed before its
+// request body was known to be sent: the connection goes back to the pool
+// once the writer reports success within lateWriterGrace, and is closed
+// otherwise.
+func (f *rawFinish) finishLate() {
+	t := time.NewTimer(lateWriterGrace)
+	defer t.Stop()
+	select {
+	case err := <-f.wrote:
+		if err == nil && f.keep && f.rc.t != nil {
+			f.rc.t.putIdle(f.rc)
+			return
+		}
+	case <-t.C:
 	}
 	f.rc.close()
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sockproxylab/sockproxy/internal/testsock"
 )
@@ -352,10 +353,15 @@ func TestRawRequestBodies(t *testing.T) {
 	if w := fmt.Sprintf("POST -1 [chunked] %x", want); err != nil || body != w {
 		t.Errorf("chunked upload: got %q, %v; want %q", body, err, w)
 	}
+	// A response may end before the body's writer has reported (the
+	// upstream answered as it read the last byte): the connection then
+	// goes back to the pool once the writer reports (rawFinish.finishLate).
+	waitIdle(t, tr, 1)
 	_, body, err = get(t, tr, "POST", "/images/load", bytes.NewReader(bytes.Repeat([]byte{'x'}, 1000)))
 	if w := fmt.Sprintf("POST 1000 [] %x", sha256.Sum256(bytes.Repeat([]byte{'x'}, 1000))); err != nil || body != w {
 		t.Errorf("Content-Length upload: got %q, %v; want %q", body, err, w)
 	}
+	waitIdle(t, tr, 1)
 	_, body, err = get(t, tr, "POST", "/containers/c1/start", nil)
 	if w := fmt.Sprintf("POST 0 [] %x", sha256.Sum256(nil)); err != nil || body != w {
 		t.Errorf("empty POST: got %q, %v; want %q", body, err, w)
@@ -447,5 +453,24 @@ func TestConfigTransport(t *testing.T) {
 		if err != nil && tc.transport == "bogus" && !strings.Contains(err.Error(), "std, raw") {
 			t.Errorf("error %q does not name the valid transports", err)
 		}
+	}
+}
+
+// waitIdle waits, up to the test deadline, until tr holds n idle
+// connections. It polls: the pool has no event to wait on.
+func waitIdle(t *testing.T, tr *RawTransport, n int) {
+	t.Helper()
+	deadline := time.Now().Add(testDeadline)
+	for {
+		tr.mu.Lock()
+		idle := len(tr.idle)
+		tr.mu.Unlock()
+		if idle == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d idle connections; want %d", idle, n)
+		}
+		time.Sleep(time.Millisecond) // polling interval, not synchronisation
 	}
 }
