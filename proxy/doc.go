@@ -100,6 +100,19 @@
 //   - Logging: one line per failed request, saying which side failed
 //     ("client" or "upstream") and why.
 //
+// # Access policy
+//
+// ReverseProxy.Policy (Config.Policy), when set, decides every request
+// before anything reaches the upstream, as dockerd would route it (package
+// policy over package dockerapi's classifier): a refused request gets 403
+// (400 for a path dockerd would not route as it stands) with dockerd's
+// error body {"message":"…"}, so the docker CLI prints "Error response from
+// daemon: sockproxy: …", and one audit line in ErrorLog; pipelined or
+// upgrading, it never reaches the upstream. The stdlib modes decide before
+// handing the request to httputil. A nil Policy forwards everything: the
+// library stays policy-free unless given one (cmd/sockproxy refuses to
+// listen beyond loopback without one).
+//
 // # Observing
 //
 // ReverseProxy.Observer (Config.Observer), when set, sees every request once
