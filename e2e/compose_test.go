@@ -39,8 +39,12 @@ services:
 // docker-py and dockerpty, with COMPOSE_INTERACTIVE_NO_CLI=1 so that it
 // never shells out to the docker CLI) through every mode: run (three attach
 // upgrades read through docker-py's raw sockets, stdin pumped and closed,
-// start, wait, rm) and exec -T (an exec start upgrade whose 101 docker-py
-// reads through a buffer it then drops).
+// start, wait, rm). compose's exec -T is not here: it sends no stdin, so its
+// command must print at once, and that output can reach docker-py in the
+// same segment as the 101, which docker-py reads through a buffer it then
+// drops — with no proxy too (it failed once in CI through pooled over raw,
+// and passes by chance elsewhere). proxy's TestDockerPyExec replays its exact
+// sequence deterministically instead.
 //
 // run's command reads a line before it prints: compose 1.29 starts the
 // container before it attaches (dockerpty's RunOperation.sockets returns a
@@ -74,16 +78,6 @@ func composeSteps(t *testing.T, mode string, d *dockerCompose) {
 				"run", "--rm", "--no-deps", "svc", "sh", "-c", "read x; echo once:$x")
 			if out != want {
 				c.Fatalf("docker-compose run (stdin %d), run %d of %d: got %q; want %q", i, i+1, composeRepeat, out, want)
-			}
-		}
-	})
-	s("exec -T", func(c *check) {
-		c.Cleanup(func() { d.removeAll(c) })
-		d.run(c, nil, "up", "-d")
-		for i := range composeRepeat {
-			want := fmt.Sprintf("hi-%d\n", i)
-			if out := d.run(c, nil, "exec", "-T", "svc", "echo", strings.TrimSpace(want)); out != want {
-				c.Fatalf("docker-compose exec -T echo, run %d of %d: got %q; want %q", i+1, composeRepeat, out, want)
 			}
 		}
 	})

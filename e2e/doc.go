@@ -24,7 +24,8 @@
 //     dockerpty; COMPOSE_INTERACTIVE_NO_CLI=1, so it never shells out to
 //     the docker CLI): run --rm (three attach upgrades whose 101 docker-py
 //     reads through a buffer it then drops, stdin pumped then closed,
-//     start, wait, rm) and exec -T, twice each. Its run command reads a
+//     start, wait, rm), twice (exec -T is replayed by proxy's
+//     TestDockerPyExec instead: see TestCompose). Its run command reads a
 //     line before printing: compose 1.29 attaches only after it started the
 //     container, which loses the output of a command that prints at once
 //     even with no proxy (see TestCompose).
