@@ -120,25 +120,7 @@ type instance struct {
 // ends.
 func start(t *testing.T, args ...string) *instance {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{stderr: &syncBuffer{}, stop: cancel, exit: make(chan int, 1)}
-	ready := make(chan net.Addr, 1)
-	go func() {
-		in.exit <- serve(ctx, append([]string{"-listen", "127.0.0.1:0"}, args...), io.Discard, in.stderr,
-			func(a net.Addr) { ready <- a })
-	}()
-	select {
-	case a := <-ready:
-		in.addr = a.String()
-	case code := <-in.exit:
-		t.Fatalf("sockproxy exited %d before serving: %s", code, in.stderr.String())
-	}
-	t.Cleanup(func() {
-		cancel()
-		<-in.exit
-		t.Logf("sockproxy stderr:\n%s", in.stderr.String())
-	})
-	return in
+	return startArgs(t, append([]string{"-listen", "127.0.0.1:0"}, args...)...)
 }
 
 // waitExit waits for sockproxy's exit status.

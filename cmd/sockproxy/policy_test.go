@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -42,21 +41,10 @@ func TestSecureByDefault(t *testing.T) {
 		t.Errorf("loopback with no policy: got %d %q; want everything forwarded", code, body)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	done := make(chan int, 1)
-	var allStderr syncBuffer
-	go func() {
-		done <- serve(ctx, []string{"-listen", "0.0.0.0:0", "-socket", sock, "-policy", "preset:allow-all"}, io.Discard, &allStderr,
-			func(net.Addr) { close(ready) })
-	}()
-	select {
-	case <-ready:
-	case code := <-done:
-		t.Fatalf("-policy preset:allow-all on 0.0.0.0: exited %d: %s", code, allStderr.String())
-	}
-	cancel()
-	if code := <-done; code != 0 {
+	// preset:allow-all is the explicit way to forward everything there.
+	all := startArgs(t, "-listen", "0.0.0.0:0", "-socket", sock, "-policy", "preset:allow-all")
+	all.stop()
+	if code := all.waitExit(t); code != 0 {
 		t.Errorf("allow-all instance exited %d", code)
 	}
 }
