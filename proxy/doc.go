@@ -82,7 +82,9 @@
 //     sent on, and a body of unknown length (close-delimited to them) that
 //     fails mid-way ends in a connection reset over TCP, never a clean close.
 //   - Connection: close is honoured on every kind of response, parked
-//     streams included; a repeated identical Content-Length goes out once.
+//     streams included; a repeated identical Content-Length goes out once
+//     (both transports keep one, as Go's does; another RoundTripper's
+//     header is relayed as it is).
 //   - Streams: a response with no Content-Length (events, logs, wait, save,
 //     export) has its header flushed at once and every piece flushed as it
 //     is written, so POST /containers/{id}/wait cannot deadlock docker run.

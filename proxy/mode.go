@@ -157,7 +157,7 @@ func (p *stdlibProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		observedServe(p.obs, p.policy, rw, req, p.ErrorLog.Printf, p.ReverseProxy.ServeHTTP)
 		return
 	}
-	if p.policy != nil && !allowed(p.policy, rw, req, p.ErrorLog.Printf) {
+	if p.policy != nil && !decide(p.policy, rw, req, p.ErrorLog.Printf).Allowed {
 		return
 	}
 	p.ReverseProxy.ServeHTTP(rw, req)

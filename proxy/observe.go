@@ -116,11 +116,9 @@ func observedServe(obs Observer, pol *policy.Policy, rw http.ResponseWriter, req
 	obs.Stream(StreamActive, 1)
 	out := Outcome{Req: req}
 	if pol != nil {
-		d := pol.Decide(req)
+		d := decide(pol, rw, req, logf)
 		out.Op = d.Op
 		if !d.Allowed {
-			logf("proxy: %s", d.AuditLine(req))
-			d.WriteError(rw)
 			out.Verdict, out.Rule, out.Status = Denied, d.Rule, d.Status
 			out.Duration = time.Since(start)
 			obs.Stream(StreamActive, -1)

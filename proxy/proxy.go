@@ -137,7 +137,7 @@ func (p *ReverseProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		observedServe(p.Observer, p.Policy, rw, req, p.logf, p.forward)
 		return
 	}
-	if p.Policy != nil && !allowed(p.Policy, rw, req, p.logf) {
+	if p.Policy != nil && !decide(p.Policy, rw, req, p.logf).Allowed {
 		return
 	}
 	p.forward(rw, req)
@@ -261,11 +261,6 @@ func (p *ReverseProxy) forward(rw http.ResponseWriter, req *http.Request) {
 
 	removeHopByHopHeaders(res.Header)
 	copyHeader(rw.Header(), res.Header)
-	if cl := rw.Header()["Content-Length"]; len(cl) > 1 {
-		// Identical repeated fields (a transport refuses differing ones):
-		// relay one, as Go's transport does.
-		rw.Header()["Content-Length"] = cl[:1]
-	}
 	// *http.Transport does not keep the Trailer header; rebuild it from the
 	// announced trailer keys.
 	announced := len(res.Trailer)
@@ -453,16 +448,15 @@ func isStream(res *http.Response) bool {
 	return ct == sse
 }
 
-// allowed decides req by pol and answers a refused request, with one
-// audit line through logf.
-func allowed(pol *policy.Policy, rw http.ResponseWriter, req *http.Request, logf func(string, ...any)) bool {
+// decide decides req by pol. A refused request is answered here
+// (dockerd's error body) and logged (one audit line through logf).
+func decide(pol *policy.Policy, rw http.ResponseWriter, req *http.Request, logf func(string, ...any)) policy.Decision {
 	d := pol.Decide(req)
-	if d.Allowed {
-		return true
+	if !d.Allowed {
+		logf("proxy: %s", d.AuditLine(req))
+		d.WriteError(rw)
 	}
-	logf("proxy: %s", d.AuditLine(req))
-	d.WriteError(rw)
-	return false
+	return d
 }
 
 // closeDelimitedTo reports whether net/http answers res to req's client
@@ -609,13 +603,9 @@ func roundTripTraced(transport http.RoundTripper, outreq *http.Request, rw http.
 		Got1xxResponse: func(code int, header textproto.MIMEHeader) error {
 			mu.Lock()
 			defer mu.Unlock()
-			if roundDone || http10 {
-				return nil // RFC 9110 section 15.2: no 1xx to an HTTP/1.0 client
+			if !roundDone {
+				relay1xx(rw, http10, code, http.Header(header))
 			}
-			h := rw.Header()
-			copyHeader(h, http.Header(header))
-			rw.WriteHeader(code)
-			clear(h) // WriteHeader does not clear them for 1xx
 			return nil
 		},
 	}
@@ -715,14 +705,20 @@ func (o *outbound) value(v string) []string {
 // got1xx relays a 1xx response to the client; the [RawTransport] calls it
 // on ServeHTTP's goroutine, before RoundTrip returns.
 func (o *outbound) got1xx(code int, header http.Header) error {
-	if !o.req.ProtoAtLeast(1, 1) {
-		return nil // RFC 9110 section 15.2: no 1xx to an HTTP/1.0 client
-	}
-	h := o.rw.Header()
-	copyHeader(h, header)
-	o.rw.WriteHeader(code)
-	clear(h) // WriteHeader does not clear them for 1xx
+	relay1xx(o.rw, !o.req.ProtoAtLeast(1, 1), code, header)
 	return nil
+}
+
+// relay1xx writes a 1xx response to rw, except to an HTTP/1.0 client (RFC
+// 9110 section 15.2: no 1xx to an HTTP/1.0 client).
+func relay1xx(rw http.ResponseWriter, http10 bool, code int, header http.Header) {
+	if http10 {
+		return
+	}
+	h := rw.Header()
+	copyHeader(h, header)
+	rw.WriteHeader(code)
+	clear(h) // WriteHeader does not clear them for 1xx
 }
 
 // release returns a pooled outbound to the pool, and res's header map to
