@@ -121,10 +121,8 @@ func NewProbe(c syscall.Conn) (*Probe, error) {
 
 // Readable reports what [Readable] does for the probed socket.
 func (p *Probe) Readable() bool {
-	if err := p.rc.Read(p.p.once); err != nil {
-		return true
-	}
-	return p.p.ready
+	ready, _ := p.p.probeRaw(p.rc)
+	return ready
 }
 
 // probeOnce probes c once without waiting: is something pending, and is
@@ -135,12 +133,18 @@ func probeOnce(c syscall.Conn) (ready, ended bool) {
 		return true, true
 	}
 	p := probers.Get().(*prober)
-	ready, ended = true, true
-	if err := rc.Read(p.once); err == nil {
-		ready, ended = p.ready, p.ended
-	}
+	ready, ended = p.probeRaw(rc)
 	probers.Put(p)
 	return ready, ended
+}
+
+// probeRaw probes rc once without waiting; a socket it cannot probe
+// counts as ready and ended (see Readable and Ended).
+func (p *prober) probeRaw(rc syscall.RawConn) (ready, ended bool) {
+	if err := rc.Read(p.once); err != nil {
+		return true, true
+	}
+	return p.ready, p.ended
 }
 
 // prober is WaitConn's probe with its one-byte buffer; probe is bound

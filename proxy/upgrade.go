@@ -96,9 +96,11 @@ func (p *ReverseProxy) serveUpgrade(rw http.ResponseWriter, req *http.Request, r
 	if uc, buffered, ok := rawStream(backConn); ok {
 		// The raw transport's connection itself, after the bytes the
 		// upstream sent behind its 101.
-		if _, err := conn.Write(buffered); len(buffered) > 0 && err != nil {
-			p.logf("proxy: client failed: %s %s: writing the stream after the 101: %v", req.Method, req.URL.RequestURI(), err)
-			return
+		if len(buffered) > 0 {
+			if _, err := conn.Write(buffered); err != nil {
+				p.logf("proxy: client failed: %s %s: writing the stream after the 101: %v", req.Method, req.URL.RequestURI(), err)
+				return
+			}
 		}
 		backend = uc
 	}
