@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	relayBin := fs.String("relay", "", "the cmd/relay `binary` (the ceiling target relay; empty skips it)")
 	caddyBin := fs.String("caddy", "", "a Caddy `binary` (empty: caddy on PATH, if any)")
 	out := fs.String("out", "", "append benchfmt results to this `file` (default stdout)")
-	sockproxies := fs.String("sockproxies", strings.Join(DefaultSockproxies, ","), "comma-separated sockproxy `targets`: a strategy (Go's transport) or strategy-raw")
+	sockproxies := fs.String("sockproxies", strings.Join(DefaultSockproxies, ","), "comma-separated sockproxy `targets`: a strategy (Go's transport) or strategy-raw, either followed by -traefik (restricted by -policy preset:traefik; ping only)")
 	peers := fs.String("peers", strings.Join(DefaultPeers, ","), "comma-separated `peers` to run where installed (empty for none)")
 	closed := fs.String("closed", formatScenarios(suite.DefaultClosed), "closed-loop `runs`: name[:size]:conc[:n=N][:d=D], comma-separated")
 	fixed := fs.String("fixed", formatScenarios(suite.DefaultFixed), "fixed-rate open-loop `runs`: name[:size]:cap:rate=R[:d=D]")

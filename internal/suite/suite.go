@@ -175,7 +175,7 @@ func Run(ctx context.Context, cfg Config) error {
 			warm.Conc, warm.N = 2, 2 // two big bodies warm the path
 		}
 		for _, t := range targets {
-			if t.Only != "" && t.Only != sc.Name {
+			if !t.runs(sc) {
 				continue
 			}
 			if _, err := loadgen(ctx, cfg, t, warm); err != nil {
@@ -187,7 +187,7 @@ func Run(ctx context.Context, cfg Config) error {
 	for round := 1; round <= cfg.Rounds; round++ {
 		for _, sc := range runs {
 			for _, t := range targets {
-				if t.Only != "" && t.Only != sc.Name {
+				if !t.runs(sc) {
 					continue
 				}
 				fmt.Fprintf(cfg.Log, "  suite round %d of %d: %s → %s\n", round, cfg.Rounds, sc, t.Name)

@@ -40,6 +40,9 @@ type Target struct {
 	start func(ctx context.Context, instance string) (*Target, error)
 }
 
+// runs reports whether t runs scenario sc (see Only).
+func (t *Target) runs(sc Scenario) bool { return t.Only == "" || t.Only == sc.Name }
+
 // PID returns the proxy process's PID, or 0 for direct.
 func (t *Target) PID() int {
 	if t.cmd == nil || t.cmd.Process == nil {
