@@ -35,12 +35,7 @@ func startSim(t *testing.T, path string) *upstream.Server {
 // simFront serves the proxy for mode on 127.0.0.1 in front of socket.
 func simFront(t *testing.T, mode, transport, socket string) (*frontEnd, *http.Client) {
 	t.Helper()
-	lb := &logBuffer{}
-	h, err := New(hostileConfig(socket, mode, transport, log.New(lb, "", 0)))
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	f := serveFront(t, h, lb, nil, false)
+	f := configuredFront(t, mode, transport, socket, func(*Config) {})
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	return f, &http.Client{Transport: tr, Timeout: testDeadline}
