@@ -6,11 +6,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/sockproxylab/sockproxy/internal/wire"
 
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
 )
@@ -70,14 +70,11 @@ func (p *ReverseProxy) parkIdle() time.Duration {
 // parkable returns the body of a stream that may be parked, or nil. The
 // stream is copied to a flushWriter (not close-delimited), the request had
 // no body, and the client is answered chunked.
-func (p *ReverseProxy) parkable(req, outreq *http.Request, res *http.Response) *rawChunkedBody {
+func (p *ReverseProxy) parkable(req, outreq *http.Request, res *http.Response) *wire.ChunkedBody {
 	if p.parkIdle() < 0 || outreq.Body != nil || !req.ProtoAtLeast(1, 1) || req.ProtoAtLeast(2, 0) {
 		return nil
 	}
-	b, ok := res.Body.(*rawChunkedBody)
-	if !ok || b.f.rc.c == nil {
-		return nil
-	}
+	b, _ := res.Body.(*wire.ChunkedBody)
 	return b
 }
 
@@ -85,7 +82,7 @@ func (p *ReverseProxy) parkable(req, outreq *http.Request, res *http.Response) *
 // the upstream has ready, and when it has nothing the proxy waits for more
 // for up to parkIdle; a stream idle that long is parked (parked true: the
 // client connection is no longer rw's, and ServeHTTP must return).
-func (p *ReverseProxy) copyStream(rw http.ResponseWriter, req *http.Request, res *http.Response, b *rawChunkedBody, copier bodycopy.Strategy, dst io.Writer) (parked bool, err error) {
+func (p *ReverseProxy) copyStream(rw http.ResponseWriter, req *http.Request, res *http.Response, b *wire.ChunkedBody, copier bodycopy.Strategy, dst io.Writer) (parked bool, err error) {
 	src := &pausingBody{b: b, drained: true}
 	idle := p.parkIdle()
 	for {
@@ -93,7 +90,7 @@ func (p *ReverseProxy) copyStream(rw http.ResponseWriter, req *http.Request, res
 		if !errors.Is(err, errPause) {
 			return false, err
 		}
-		if !b.waitIdle(idle) {
+		if !b.WaitIdle(idle) {
 			continue // bytes, the end or a failure: the next Copy tells
 		}
 		if p.park(rw, req, res, b, copier) {
@@ -106,7 +103,7 @@ func (p *ReverseProxy) copyStream(rw http.ResponseWriter, req *http.Request, res
 // park hijacks the client connection of an idle stream and hands the
 // stream to a goroutine of its own. It returns false, having changed
 // nothing, when the connection cannot be hijacked.
-func (p *ReverseProxy) park(rw http.ResponseWriter, req *http.Request, res *http.Response, b *rawChunkedBody, copier bodycopy.Strategy) bool {
+func (p *ReverseProxy) park(rw http.ResponseWriter, req *http.Request, res *http.Response, b *wire.ChunkedBody, copier bodycopy.Strategy) bool {
 	// Every byte so far went through a flushWriter: nothing is left in
 	// net/http's buffers but what Hijack flushes.
 	conn, brw, err := http.NewResponseController(rw).Hijack()
@@ -114,7 +111,7 @@ func (p *ReverseProxy) park(rw http.ResponseWriter, req *http.Request, res *http
 		return false
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(req.Context()))
-	if !b.detach(ctx) {
+	if !b.Detach(ctx) {
 		// The request's context ended first (the client left), and its
 		// registration has closed the upstream connection.
 		cancel()
@@ -127,7 +124,7 @@ func (p *ReverseProxy) park(rw http.ResponseWriter, req *http.Request, res *http
 	s := &parkedStream{
 		p:         p,
 		conn:      conn,
-		w:         chunkWriter{c: raw},
+		w:         wire.ChunkWriter{W: raw},
 		body:      b,
 		src:       pausingBody{b: b, drained: true},
 		res:       res,
@@ -157,9 +154,9 @@ func (p *ReverseProxy) park(rw http.ResponseWriter, req *http.Request, res *http
 // parkedStream is a stream relayed after its handler returned.
 type parkedStream struct {
 	p      *ReverseProxy
-	conn   net.Conn    // the hijacked client connection
-	w      chunkWriter // conn's chunked framing
-	body   *rawChunkedBody
+	conn   net.Conn         // the hijacked client connection
+	w      wire.ChunkWriter // conn's chunked framing
+	body   *wire.ChunkedBody
 	src    pausingBody
 	res    *http.Response // for its Trailer, filled at the body's end
 	copier bodycopy.Strategy
@@ -198,7 +195,7 @@ func (s *parkedStream) run() {
 		}
 	}
 	if err == nil {
-		if werr := s.w.end(s.res.Trailer); werr != nil {
+		if werr := s.w.End(s.res.Trailer); werr != nil {
 			err = &bodycopy.Error{Side: bodycopy.SideWrite, Err: werr}
 		}
 	}
@@ -292,13 +289,13 @@ func (s *parkedStream) watchByReading() {
 // nothing, returning errPause, when it has not. The strategy's Copy then
 // returns, with its buffer, and the proxy does the waiting.
 type pausingBody struct {
-	b       *rawChunkedBody
+	b       *wire.ChunkedBody
 	drained bool // the last Read was short: check before the next
 	noPause bool // never pause (the stream could not be parked)
 }
 
 func (s *pausingBody) Read(p []byte) (int, error) {
-	if s.drained && !s.noPause && !s.b.readyNow() {
+	if s.drained && !s.noPause && !s.b.ReadyNow() {
 		return 0, errPause
 	}
 	n, err := s.b.Read(p)
@@ -311,85 +308,3 @@ func (s *pausingBody) ClosesOnDone(ctx context.Context) bool { return s.b.Closes
 
 // Close closes the body: a cancelled Copy ends this way.
 func (s *pausingBody) Close() error { return s.b.Close() }
-
-// chunkWriter writes each Write as one chunk, straight to the client
-// connection (one writev: size line, data, CRLF).
-type chunkWriter struct {
-	c    net.Conn
-	size [18]byte
-	vec  [3][]byte
-}
-
-var crlf = []byte("\r\n")
-
-func (w *chunkWriter) Write(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	line := strconv.AppendInt(w.size[:0], int64(len(p)), 16)
-	line = append(line, '\r', '\n')
-	w.vec = [3][]byte{line, p, crlf}
-	v := net.Buffers(w.vec[:])
-	_, err := v.WriteTo(w.c)
-	w.vec = [3][]byte{}
-	if err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
-// end writes the last chunk and the trailer fields.
-func (w *chunkWriter) end(trailer http.Header) error {
-	b := []byte("0\r\n")
-	for k, vv := range trailer {
-		switch k {
-		case "Transfer-Encoding", "Content-Length", "Trailer":
-			continue // not allowed in a trailer (net/http drops them too)
-		}
-		for _, v := range vv {
-			b = append(b, k...)
-			b = append(b, ": "...)
-			b = append(b, v...)
-			b = append(b, '\r', '\n')
-		}
-	}
-	b = append(b, '\r', '\n')
-	_, err := w.c.Write(b)
-	return err
-}
-
-// readyNow reports, without blocking, whether a Read would return at once:
-// readyBuffered, or the connection has bytes pending.
-func (b *rawChunkedBody) readyNow() bool {
-	return b.readyBuffered() || bodycopy.Readable(b.f.rc.c)
-}
-
-// waitIdle waits until a Read would not block or d has passed, holding no
-// buffer (see WaitReadable). It reports whether d passed: the stream is
-// idle.
-func (b *rawChunkedBody) waitIdle(d time.Duration) bool {
-	c := b.f.rc.c
-	if err := c.SetReadDeadline(time.Now().Add(d)); err != nil {
-		return false // closed: the next Read tells
-	}
-	err := b.WaitReadable()
-	c.SetReadDeadline(time.Time{})
-	return errors.Is(err, os.ErrDeadlineExceeded)
-}
-
-// detach moves the body from the request's context to ctx: the round
-// trip's registration, which closes the connection when the request's
-// context ends, is stopped (the context ends when ServeHTTP returns on a
-// hijacked connection), and a Copy under ctx closes the body itself. It
-// reports false when the registration had already run.
-func (b *rawChunkedBody) detach(ctx context.Context) bool {
-	f := b.f
-	if f.stop != nil {
-		if !f.stop() {
-			return false
-		}
-		f.stop = nil
-	}
-	f.ctx = ctx
-	return true
-}

@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sockproxylab/sockproxy/internal/wire"
+
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
 	"github.com/sockproxylab/sockproxy/policy"
 )
@@ -150,7 +152,7 @@ func (p *ReverseProxy) forward(rw http.ResponseWriter, req *http.Request) {
 		transport = http.DefaultTransport
 	}
 
-	reqUpType := upgradeType(req.Header)
+	reqUpType := wire.UpgradeType(req.Header)
 	if !isPrint(reqUpType) {
 		p.fail(rw, req, fmt.Errorf("client tried to switch to invalid protocol %q", reqUpType))
 		return
@@ -173,7 +175,7 @@ func (p *ReverseProxy) forward(rw http.ResponseWriter, req *http.Request) {
 		enableFullDuplex(rw)
 	}
 
-	raw, _ := transport.(*RawTransport)
+	raw, _ := transport.(informingTransport)
 	o := newOutbound(req, raw != nil && reqUpType == "" && req.ContentLength == 0)
 	outreq := &o.req
 	if req.ContentLength == 0 {
@@ -206,7 +208,7 @@ func (p *ReverseProxy) forward(rw http.ResponseWriter, req *http.Request) {
 		delete(outreq.Header, "Expect")
 	}
 	// Tell the upstream we pass trailers on, when the client asked.
-	if headerHasToken(req.Header["Te"], "trailers") {
+	if wire.HasToken(req.Header["Te"], "trailers") {
 		outreq.Header.Set("Te", "trailers")
 	}
 	// The upgrade is the one hop-by-hop request the upstream must see.
@@ -237,7 +239,7 @@ func (p *ReverseProxy) forward(rw http.ResponseWriter, req *http.Request) {
 		// RoundTrip returns: they go straight to rw, with no ClientTrace
 		// and no derived context to allocate.
 		o.rw = rw
-		res, err = raw.roundTripInformed(outreq, o)
+		res, err = raw.RoundTripInformed(outreq, o)
 	} else {
 		res, err = roundTripTraced(transport, outreq, rw)
 	}
@@ -256,7 +258,7 @@ func (p *ReverseProxy) forward(rw http.ResponseWriter, req *http.Request) {
 		// Nothing keeps the outbound request or the response's header map
 		// once the response is relayed (rw's header shares only their
 		// value slices), whichever way ServeHTTP ends.
-		defer raw.release(o, res)
+		defer o.release(raw, res)
 	}
 
 	removeHopByHopHeaders(res.Header)
@@ -285,7 +287,7 @@ func (p *ReverseProxy) forward(rw http.ResponseWriter, req *http.Request) {
 
 	if body {
 		var dst io.Writer = rw
-		var parkBody *rawChunkedBody // a stream that may be parked
+		var parkBody *wire.ChunkedBody // a stream that may be parked
 		switch {
 		case identity:
 			flush(rw)
@@ -441,7 +443,7 @@ func isStream(res *http.Response) bool {
 	// and its media type is the value's trimmed, lower-cased start.
 	const sse = "text/event-stream"
 	v := res.Header.Get("Content-Type")
-	if t := strings.TrimSpace(v); len(t) < len(sse) || !asciiEqualFold(t[:len(sse)], sse) {
+	if t := strings.TrimSpace(v); len(t) < len(sse) || !strings.EqualFold(t[:len(sse)], sse) {
 		return false
 	}
 	ct, _, _ := mime.ParseMediaType(v)
@@ -541,27 +543,6 @@ func removeHopByHopHeaders(h http.Header) {
 	}
 }
 
-// upgradeType returns the protocol asked for by Connection: Upgrade, or "".
-func upgradeType(h http.Header) string {
-	if !headerHasToken(h["Connection"], "Upgrade") {
-		return ""
-	}
-	return h.Get("Upgrade")
-}
-
-// headerHasToken reports whether any comma-separated element of values is
-// token, case-insensitively.
-func headerHasToken(values []string, token string) bool {
-	for _, v := range values {
-		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(textproto.TrimString(t), token) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 func isPrint(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < ' ' || s[i] > '~' {
@@ -588,6 +569,16 @@ func (r *noopCloseReader) Read(p []byte) (int, error) {
 		return 0, errors.New("proxy: read of the request body after the handler returned")
 	}
 	return r.rc.Read(p)
+}
+
+// informingTransport is a transport that hands 1xx responses to a hook on
+// the round trip's goroutine and takes back a relayed response's header
+// (the [RawTransport]): the proxy uses it instead of an
+// httptrace.ClientTrace, which costs a context and a request copy per
+// request, and recycles the header maps.
+type informingTransport interface {
+	RoundTripInformed(*http.Request, wire.Informer) (*http.Response, error)
+	Release(*http.Response)
 }
 
 // roundTripTraced sends outreq through transport, forwarding 1xx responses
@@ -702,9 +693,9 @@ func (o *outbound) value(v string) []string {
 	return s
 }
 
-// got1xx relays a 1xx response to the client; the [RawTransport] calls it
+// Got1xx relays a 1xx response to the client; the [RawTransport] calls it
 // on ServeHTTP's goroutine, before RoundTrip returns.
-func (o *outbound) got1xx(code int, header http.Header) error {
+func (o *outbound) Got1xx(code int, header http.Header) error {
 	relay1xx(o.rw, !o.req.ProtoAtLeast(1, 1), code, header)
 	return nil
 }
@@ -723,9 +714,8 @@ func relay1xx(rw http.ResponseWriter, http10 bool, code int, header http.Header)
 
 // release returns a pooled outbound to the pool, and res's header map to
 // the transport's, once ServeHTTP is done with both.
-func (t *RawTransport) release(o *outbound, res *http.Response) {
-	t.recycleHeader(res.Header)
-	res.Header = nil
+func (o *outbound) release(t informingTransport, res *http.Response) {
+	t.Release(res)
 	h := o.header
 	clear(h)
 	*o = outbound{header: h}

@@ -28,69 +28,6 @@ import (
 // a clean EOF). Small streams (events, logs, build output) keep chunked
 // framing and keep-alive; their pieces are too small for splice to pay.
 
-// Span implements copy.SpliceSource: one span, the buffered bytes and the
-// rest of the body straight from the connection.
-func (b *RawBody) Span() ([]byte, *io.LimitedReader, error) {
-	if b.err != nil {
-		return nil, nil, b.err
-	}
-	if b.finished.Load() {
-		return nil, nil, io.EOF
-	}
-	if b.k == 0 && b.lr.N == 0 {
-		b.finished.Store(true)
-		b.f.finish(true)
-		return nil, nil, io.EOF
-	}
-	var head []byte
-	if b.k > 0 {
-		br := b.f.rc.br
-		head, _ = br.Peek(b.k)
-		br.Discard(b.k) // head stays valid: nothing reads into br until the next Span
-		b.k = 0
-	}
-	return head, &b.lr, nil
-}
-
-// Span implements copy.SpliceSource: one span per chunk, the chunk's bytes
-// already buffered and the rest of the chunk straight from the connection.
-func (b *rawChunkedBody) Span() ([]byte, *io.LimitedReader, error) {
-	if b.err != nil {
-		return nil, nil, b.err
-	}
-	if b.eof.Load() {
-		return nil, nil, io.EOF
-	}
-	if err := b.startChunk(); err != nil {
-		return nil, nil, err
-	}
-	br := b.f.rc.br
-	k := int(min(int64(br.Buffered()), b.n))
-	head, _ := br.Peek(k)
-	br.Discard(k)
-	rest := &io.LimitedReader{R: b.f.rc.rd, N: b.n - int64(k)}
-	b.n = 0
-	b.needCRLF = true
-	return head, rest, nil
-}
-
-// rawStream returns the upgraded upstream connection itself and the bytes
-// the upstream sent after its 101 that are already buffered (taken out of
-// the buffer: the caller sends them first), when body is the raw
-// transport's upgraded connection; ok is false otherwise. Handing the
-// strategies the *net.UnixConn itself lets a splice strategy splice both
-// directions.
-func rawStream(body io.ReadWriteCloser) (c *net.UnixConn, buffered []byte, ok bool) {
-	ub, isRaw := body.(*rawUpgradeBody)
-	if !isRaw || ub.rc.c == nil {
-		return nil, nil, false
-	}
-	br := ub.rc.br
-	buffered, _ = br.Peek(br.Buffered())
-	br.Discard(len(buffered)) // buffered stays valid: br is not read again
-	return ub.rc.c, buffered, true
-}
-
 // offersChunkedSplice reports whether a chunked response is offered to a
 // splice strategy s: s splices chunked bodies, and the body is a bulk
 // transfer (isBulk) without trailers. Other chunked responses (small

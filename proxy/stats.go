@@ -1,5 +1,7 @@
 package proxy
 
+import "github.com/sockproxylab/sockproxy/internal/wire"
+
 // UpstreamStats describes a transport's upstream connections, for metrics
 // read at scrape time.
 type UpstreamStats struct {
@@ -8,14 +10,6 @@ type UpstreamStats struct {
 	// Dials counts connects to the upstream socket; DialErrors those that
 	// failed (a missing socket, a refused connect).
 	Dials, DialErrors uint64
-}
-
-// Stats returns the transport's pool size and dial counts.
-func (t *RawTransport) Stats() UpstreamStats {
-	t.mu.Lock()
-	idle := len(t.idle)
-	t.mu.Unlock()
-	return UpstreamStats{Idle: idle, Dials: t.dials.Load(), DialErrors: t.dialErrors.Load()}
 }
 
 // UpstreamStats returns the Transport's pool size and dial counts, and
@@ -30,8 +24,8 @@ func (p *stdlibProxy) UpstreamStats() (UpstreamStats, bool) {
 }
 
 func transportStats(t any) (UpstreamStats, bool) {
-	if s, ok := t.(interface{ Stats() UpstreamStats }); ok {
-		return s.Stats(), true
+	if s, ok := t.(interface{ Stats() wire.Stats }); ok {
+		return UpstreamStats(s.Stats()), true
 	}
 	return UpstreamStats{}, false
 }

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/sockproxylab/sockproxy/internal/wire"
 )
 
 // DefaultMaxConns is the concurrency a transport is sized for when the
@@ -65,4 +67,44 @@ func unixDialer(socket string) func(ctx context.Context, network, addr string) (
 	return func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return d.DialContext(ctx, "unix", socket)
 	}
+}
+
+// Transport names for Config.Transport.
+const (
+	// TransportStd is Go's *http.Transport from [NewTransport].
+	TransportStd = "std"
+	// TransportRaw is the project's own [RawTransport].
+	TransportRaw = "raw"
+)
+
+// Transports returns the valid Config.Transport names: "std", "raw".
+func Transports() []string { return []string{TransportStd, TransportRaw} }
+
+// RawTransport is the project's own HTTP/1.1 http.RoundTripper over a pool
+// of raw *net.UnixConn connections to one Unix socket (package
+// internal/wire): one reused read buffer per connection and a pooled write
+// buffer per request, the response parsed by byte scanning without
+// allocating for common keys and values, bodies that a splice strategy can
+// splice and an idle stream can wait on without a buffer.
+//
+// Connections are kept alive and reused, most recent first; an idle one is
+// checked for bytes nobody asked for (or its end) before reuse and closed
+// after 90 s. A reused connection the upstream had closed is retried when
+// nothing unsafe was sent. A request's context bounds its round trip and
+// body; a 101's Body is the connection, with CloseWrite. A connection goes
+// back to the pool only after its response body was read to its exact end
+// and the request body fully sent. Not supported (none is used by the
+// Docker API): request trailers are dropped, Expect: 100-continue does not
+// hold back the body, and transfer codings other than chunked fail the
+// round trip.
+type RawTransport = wire.Transport
+
+// NewRawTransport returns a [RawTransport] dialing socket, keeping up to
+// maxConns idle connections (maxConns <= 0 means [DefaultMaxConns]), each
+// connect bounded by [DialTimeout].
+func NewRawTransport(socket string, maxConns int) *RawTransport {
+	if maxConns <= 0 {
+		maxConns = DefaultMaxConns
+	}
+	return wire.NewTransport(socket, maxConns, DialTimeout)
 }

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/sockproxylab/sockproxy/internal/wire"
+
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
 )
 
@@ -30,7 +32,7 @@ import (
 // other direction keeps flowing, and the stream ends when both directions
 // have. A failure in either direction closes both connections.
 func (p *ReverseProxy) serveUpgrade(rw http.ResponseWriter, req *http.Request, res *http.Response, reqUpType string) {
-	resUpType := upgradeType(res.Header)
+	resUpType := wire.UpgradeType(res.Header)
 	switch {
 	case reqUpType == "":
 		// Never a tunnel the client did not ask for.
@@ -93,7 +95,8 @@ func (p *ReverseProxy) serveUpgrade(rw http.ResponseWriter, req *http.Request, r
 		return
 	}
 	var backend io.ReadWriteCloser = backConn
-	if uc, buffered, ok := rawStream(backConn); ok {
+	if ub, isRaw := backConn.(*wire.UpgradeBody); isRaw {
+		uc, buffered := ub.Stream()
 		// The raw transport's connection itself, after the bytes the
 		// upstream sent behind its 101.
 		if len(buffered) > 0 {

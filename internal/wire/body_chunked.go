@@ -1,0 +1,255 @@
+package wire
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	bodycopy "github.com/sockproxylab/sockproxy/copy"
+)
+
+// ChunkedBody decodes a chunked body (RFC 9112 section 7.1).
+type ChunkedBody struct {
+	fin      finisher
+	f        *finisher // &fin
+	res      *http.Response
+	n        int64 // bytes left in the current chunk
+	needCRLF bool  // the current chunk's data is read; its CRLF is not
+	started  bool
+	eof      atomic.Bool // read to its end (Close may look from another goroutine)
+	err      error
+}
+
+// ClosesOnDone is as [lengthBody.ClosesOnDone].
+func (b *ChunkedBody) ClosesOnDone(ctx context.Context) bool { return b.f.closesOnDone(ctx) }
+
+func (b *ChunkedBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.eof.Load() {
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if err := b.startChunk(); err != nil {
+		return 0, err
+	}
+	// As much of the chunk as fits in p: what is buffered (for a chunk
+	// that fits the buffer, one fill of it), then the rest straight from
+	// the connection, waiting for the bytes the upstream is still sending.
+	// Returning only the buffer's tail would split each chunk the size of
+	// a copy buffer into two writes (and two flushes) downstream.
+	want := int(min(int64(len(p)), b.n))
+	n, err := b.f.rc.br.Read(p[:want])
+	for empty := 0; err == nil && n < want; {
+		var m int
+		m, err = b.f.rc.rd.Read(p[n:want])
+		n += m
+		if m == 0 && err == nil {
+			if empty++; empty >= 100 {
+				err = io.ErrNoProgress
+			}
+		}
+	}
+	b.n -= int64(n)
+	if b.n == 0 {
+		b.needCRLF = true
+	}
+	if err != nil {
+		b.err = b.f.readErr(err)
+		return n, b.err
+	}
+	return n, nil
+}
+
+// startChunk begins the next chunk when the current one is used up (see
+// nextChunk). The body's end is recorded (io.EOF from then on), and any
+// other error is kept for every later call.
+func (b *ChunkedBody) startChunk() error {
+	if b.n > 0 {
+		return nil
+	}
+	err := b.nextChunk()
+	switch {
+	case err == io.EOF:
+		b.eof.Store(true)
+	case err != nil:
+		b.err = err
+	}
+	return err
+}
+
+// nextChunk reads the CRLF ending the previous chunk and the next chunk's
+// size line; at the last chunk it reads the trailer and returns io.EOF.
+func (b *ChunkedBody) nextChunk() error {
+	rc := b.f.rc
+	if b.needCRLF {
+		b.needCRLF = false
+		c1, err1 := rc.br.ReadByte()
+		c2, err2 := rc.br.ReadByte()
+		if err := errors.Join(err1, err2); err != nil {
+			return b.f.readErr(err)
+		}
+		if c1 != '\r' || c2 != '\n' {
+			b.f.finish(false)
+			return fmt.Errorf("raw transport: reading response body: %w: chunk data not followed by CRLF", errMalformed)
+		}
+	}
+	limit := maxHeaderBytes
+	line, err := rc.readLine(&limit)
+	if err != nil {
+		if errors.Is(err, errMalformed) {
+			b.f.finish(false)
+			return fmt.Errorf("raw transport: reading response body: %w", err)
+		}
+		return b.f.readErr(err)
+	}
+	n, ok := parseChunkSize(line)
+	if !ok {
+		b.f.finish(false)
+		return fmt.Errorf("raw transport: reading response body: %w: bad chunk size line %q", errMalformed, clip(line))
+	}
+	if n > 0 {
+		b.n = n
+		return nil
+	}
+	// Last chunk: trailer fields up to the empty line.
+	if err := rc.readFields(&limit); err != nil {
+		if errors.Is(err, errMalformed) {
+			b.f.finish(false)
+			return fmt.Errorf("raw transport: reading response trailer: %w", err)
+		}
+		return b.f.readErr(err)
+	}
+	for _, kv := range rc.kv {
+		if b.res.Trailer == nil {
+			b.res.Trailer = make(http.Header)
+		}
+		b.res.Trailer[kv.key] = append(b.res.Trailer[kv.key], kv.value)
+	}
+	if rc.br.Buffered() > 0 {
+		b.f.keep = false // bytes after the body: the connection is out of step
+	}
+	b.f.finish(true)
+	return io.EOF
+}
+
+// Close ends the body; one not read to its end closes its connection. As
+// for lengthBody, Close may run concurrently with Read.
+func (b *ChunkedBody) Close() error {
+	b.f.finish(b.eof.Load())
+	return nil
+}
+
+// Span implements copy.SpliceSource: one span per chunk, the chunk's bytes
+// already buffered and the rest of the chunk straight from the connection.
+func (b *ChunkedBody) Span() ([]byte, *io.LimitedReader, error) {
+	if b.err != nil {
+		return nil, nil, b.err
+	}
+	if b.eof.Load() {
+		return nil, nil, io.EOF
+	}
+	if err := b.startChunk(); err != nil {
+		return nil, nil, err
+	}
+	br := b.f.rc.br
+	k := int(min(int64(br.Buffered()), b.n))
+	head, _ := br.Peek(k)
+	br.Discard(k)
+	rest := &io.LimitedReader{R: b.f.rc.rd, N: b.n - int64(k)}
+	b.n = 0
+	b.needCRLF = true
+	return head, rest, nil
+}
+
+// WaitReadable blocks until a Read would not block; see
+// [lengthBody.WaitReadable]. Framing is not data: the CRLF that ends a chunk
+// (which usually arrives with the chunk, leaving the read buffer holding
+// only it) is consumed here, so that a stream idle between two chunks
+// waits with an empty read buffer, lent to the pool, rather than returning
+// at once for a Read that would then block on the next size line.
+func (b *ChunkedBody) WaitReadable() error {
+	if b.readyBuffered() {
+		return nil
+	}
+	rc := b.f.rc
+	if rc.br.Buffered() == 0 {
+		return rc.waitReadable()
+	}
+	// Part of the framing only (a lone CR, or the start of a size line):
+	// wait for the rest on the connection.
+	return bodycopy.WaitConn(rc.c)
+}
+
+// readyBuffered reports whether a Read would return without waiting for
+// the connection: the body has ended or failed, or chunk data or a whole
+// size line is buffered. It consumes a buffered CRLF that ends the last
+// chunk's data (see WaitReadable). Only the goroutine reading the body may
+// call it.
+func (b *ChunkedBody) readyBuffered() bool {
+	if b.err != nil || b.eof.Load() || b.f.rc.c == nil {
+		return true
+	}
+	br := b.f.rc.br
+	if b.n == 0 && b.needCRLF && br.Buffered() >= 2 {
+		if p, _ := br.Peek(2); p[0] != '\r' || p[1] != '\n' {
+			return true // malformed: Read reports it
+		}
+		br.Discard(2)
+		b.needCRLF = false
+	}
+	n := br.Buffered()
+	if n == 0 {
+		return false
+	}
+	if b.n > 0 {
+		return true // chunk data is buffered
+	}
+	p, _ := br.Peek(n)
+	return !b.needCRLF && bytes.IndexByte(p, '\n') >= 0 // a whole size line
+}
+
+// ReadyNow reports, without blocking, whether a Read would return at once:
+// readyBuffered, or the connection has bytes pending.
+func (b *ChunkedBody) ReadyNow() bool {
+	return b.readyBuffered() || bodycopy.Readable(b.f.rc.c)
+}
+
+// WaitIdle waits until a Read would not block or d has passed, holding no
+// buffer (see WaitReadable). It reports whether d passed: the stream is
+// idle.
+func (b *ChunkedBody) WaitIdle(d time.Duration) bool {
+	c := b.f.rc.c
+	if err := c.SetReadDeadline(time.Now().Add(d)); err != nil {
+		return false // closed: the next Read tells
+	}
+	err := b.WaitReadable()
+	c.SetReadDeadline(time.Time{})
+	return errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// detach moves the body from the request's context to ctx: the round
+// trip's registration, which closes the connection when the request's
+// context ends, is stopped (the context ends when ServeHTTP returns on a
+// hijacked connection), and a Copy under ctx closes the body itself. It
+// reports false when the registration had already run.
+func (b *ChunkedBody) Detach(ctx context.Context) bool {
+	f := b.f
+	if f.stop != nil {
+		if !f.stop() {
+			return false
+		}
+		f.stop = nil
+	}
+	f.ctx = ctx
+	return true
+}

@@ -1,0 +1,113 @@
+package wire
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	bodycopy "github.com/sockproxylab/sockproxy/copy"
+)
+
+// conn is one upstream connection with its buffers.
+type conn struct {
+	t  *Transport
+	c  *net.UnixConn // nil in parsing tests
+	rd io.Reader     // c, or the test's reader
+	br *bufio.Reader // the connection's read buffer (writes take one from writers)
+
+	idleSince time.Time
+	abort     func()          // closes c; made once, for context.AfterFunc
+	probe     *bodycopy.Probe // checks c for bytes or its end before a reuse; made at the first
+
+	// Parsing scratch, reused by every response on this connection.
+	kv    []headerKV // this response's header fields
+	prev  []headerKV // the previous response's, whose value strings are reused when equal
+	scrap []byte     // a header line longer than the read buffer
+
+	// nextBody is the lengthBody allocated with the response being read,
+	// for frame to use when the body has a Content-Length.
+	nextBody *lengthBody
+}
+
+func newConn(t *Transport, c *net.UnixConn) *conn {
+	rc := &conn{t: t, c: c, rd: c}
+	rc.br = bufio.NewReaderSize(c, bufSize)
+	rc.abort = func() { c.Close() }
+	return rc
+}
+
+// writers holds the write buffers of requests being written.
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, bufSize) }}
+
+// putWriter returns bw to writers, dropping its connection.
+func putWriter(bw *bufio.Writer) {
+	bw.Reset(nil)
+	writers.Put(bw)
+}
+
+func (rc *conn) close() {
+	if rc.c != nil {
+		rc.c.Close()
+	}
+}
+
+// unsolicited reports whether the idle connection rc has something
+// pending: bytes nobody asked for (an upstream that wrote past its
+// response), which would be read as the next request's answer, or its end
+// (the upstream closed it while idle), which would cost a failed write and
+// a retry. Either way it must not be reused. Checking costs one
+// non-blocking recv(MSG_PEEK) per reuse, as Go's transport's idle read
+// does in its own goroutine.
+func (rc *conn) unsolicited() bool {
+	if rc.c == nil {
+		return false
+	}
+	if rc.probe == nil {
+		p, err := bodycopy.NewProbe(rc.c)
+		if err != nil {
+			return true
+		}
+		rc.probe = p
+	}
+	return rc.probe.Readable()
+}
+
+// idleReaders: an idle stream through the raw transport holds neither
+// buffer, only its goroutine and the connection's write buffer.
+var (
+	_ bodycopy.ReadWaiter = (*lengthBody)(nil)
+	_ bodycopy.ReadWaiter = (*ChunkedBody)(nil)
+	_ bodycopy.ReadWaiter = (*closeBody)(nil)
+	_ bodycopy.ReadWaiter = (*UpgradeBody)(nil)
+)
+
+// idleReaders holds the read buffers (*bufio.Reader of bufSize bytes)
+// of connections whose body is waiting for the upstream.
+var idleReaders sync.Pool
+
+// waitReadable waits until the connection has bytes buffered or pending.
+// With its read buffer empty, it lends the buffer to idleReaders for the
+// wait and takes one back after it. Only the goroutine reading the
+// connection may call it: it replaces rc.br.
+func (rc *conn) waitReadable() error {
+	if rc.c == nil || rc.br.Buffered() > 0 {
+		return nil
+	}
+	if rc.br.Size() != bufSize {
+		return bodycopy.WaitConn(rc.c)
+	}
+	br := rc.br
+	rc.br = nil
+	br.Reset(nil) // keep no connection alive from the pool
+	idleReaders.Put(br)
+	err := bodycopy.WaitConn(rc.c)
+	if v, ok := idleReaders.Get().(*bufio.Reader); ok {
+		v.Reset(rc.c)
+		rc.br = v
+	} else {
+		rc.br = bufio.NewReaderSize(rc.c, bufSize)
+	}
+	return err
+}
