@@ -455,36 +455,3 @@ func TestDuplicateContentLength(t *testing.T) {
 		}
 	})
 }
-
-// BenchmarkUnsolicitedCheck is what the raw transport pays per reuse of an
-// idle connection to refuse one with unsolicited bytes: one non-blocking
-// recv(MSG_PEEK) (issue 17, defect 3).
-func BenchmarkUnsolicitedCheck(b *testing.B) {
-	path := testsock.Path(b, "idle.sock")
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			accepted <- c
-		}
-	}()
-	c, err := net.Dial("unix", path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	peer := <-accepted
-	defer peer.Close()
-	rc := newRawConn(nil, c.(*net.UnixConn))
-	b.ReportAllocs()
-	for b.Loop() {
-		if rc.unsolicited() {
-			b.Fatal("an idle connection with nothing pending counted as unsolicited")
-		}
-	}
-}

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/sockproxylab/sockproxy/internal/wire"
 )
 
 // upgradeRequest is docker attach's request, as the CLI sends it.
@@ -22,7 +24,7 @@ const upgradeRequest = "POST /v1.41/containers/c1/attach?stream=1&stdin=1&stdout
 // and how reading ended, goes to got.
 func upstreamEcho(got chan<- result) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "tcp" || !headerHasToken(r.Header["Connection"], "Upgrade") {
+		if r.Header.Get("Upgrade") != "tcp" || !wire.HasToken(r.Header["Connection"], "Upgrade") {
 			got <- result{err: fmt.Errorf("upstream got Connection %q, Upgrade %q; want Upgrade, tcp",
 				r.Header["Connection"], r.Header["Upgrade"])}
 			http.Error(w, "no upgrade", http.StatusBadRequest)
@@ -76,7 +78,7 @@ func readUpgrade(br *bufio.Reader) error {
 		return fmt.Errorf("got %s %q; want 101 UPGRADED", res.Status, body)
 	}
 	if res.Status != "101 UPGRADED" || res.Header.Get("Upgrade") != "tcp" ||
-		!headerHasToken(res.Header["Connection"], "Upgrade") || res.Header.Get("Content-Type") == "" {
+		!wire.HasToken(res.Header["Connection"], "Upgrade") || res.Header.Get("Content-Type") == "" {
 		return fmt.Errorf("got %q with header %v; want 101 UPGRADED with Upgrade: tcp and the upstream's Content-Type",
 			res.Status, res.Header)
 	}

@@ -1,4 +1,4 @@
-package proxy
+package wire
 
 import (
 	"errors"
@@ -69,7 +69,7 @@ func TestRawWaitReadable(t *testing.T) {
 				<-served
 			}()
 
-			tr := NewRawTransport(sock, 1)
+			tr := NewTransport(sock, 1, time.Second)
 			defer tr.CloseIdleConnections()
 			req, _ := http.NewRequest("GET", "http://docker/events", nil)
 			res, err := tr.RoundTrip(req)
@@ -116,16 +116,49 @@ func TestRawWaitReadable(t *testing.T) {
 }
 
 // rawConnOf returns the connection under a raw transport body.
-func rawConnOf(t *testing.T, body io.ReadCloser) *rawConn {
+func rawConnOf(t *testing.T, body io.ReadCloser) *conn {
 	t.Helper()
 	switch b := body.(type) {
-	case *RawBody:
+	case *lengthBody:
 		return b.f.rc
-	case *rawChunkedBody:
+	case *ChunkedBody:
 		return b.f.rc
-	case *rawCloseBody:
+	case *closeBody:
 		return b.f.rc
 	}
 	t.Fatalf("body %T is not a raw transport body", body)
 	return nil
+}
+
+// BenchmarkUnsolicitedCheck is what the raw transport pays per reuse of an
+// idle connection to refuse one with unsolicited bytes: one non-blocking
+// recv(MSG_PEEK) (issue 17, defect 3).
+func BenchmarkUnsolicitedCheck(b *testing.B) {
+	path := testsock.Path(b, "idle.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	peer := <-accepted
+	defer peer.Close()
+	rc := newConn(nil, c.(*net.UnixConn))
+	b.ReportAllocs()
+	for b.Loop() {
+		if rc.unsolicited() {
+			b.Fatal("an idle connection with nothing pending counted as unsolicited")
+		}
+	}
 }

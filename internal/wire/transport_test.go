@@ -1,4 +1,4 @@
-package proxy
+package wire
 
 import (
 	"bufio"
@@ -11,13 +11,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sockproxylab/sockproxy/internal/testsock"
+	"go.uber.org/goleak"
 )
 
 // parseRaw runs the raw transport's response parsing over data, as if the
@@ -25,7 +23,7 @@ import (
 // body. It returns the response (its Body drained) and the body.
 func parseRaw(data []byte, method string) (*http.Response, []byte, error) {
 	r := bytes.NewReader(data)
-	rc := &rawConn{rd: r, br: bufio.NewReaderSize(r, rawBufSize)}
+	rc := &conn{rd: r, br: bufio.NewReaderSize(r, bufSize)}
 	req := &http.Request{Method: method, URL: &url.URL{Path: "/"}, Header: http.Header{}}
 	req = req.WithContext(context.Background())
 	res, err := rc.readResponse(req)
@@ -126,64 +124,9 @@ func TestRawTruncated(t *testing.T) {
 	}
 }
 
-// rawScriptedUpstream accepts connections on a Unix socket and runs serve on
-// each; it counts them.
-type rawScriptedUpstream struct {
-	path  string
-	dials atomic.Int64
-}
-
-func startScripted(t *testing.T, serve func(n int64, c net.Conn, br *bufio.Reader)) *rawScriptedUpstream {
-	t.Helper()
-	u := &rawScriptedUpstream{path: testsock.Path(t, "raw.sock")}
-	ln, err := net.Listen("unix", u.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			n := u.dials.Add(1)
-			wg.Go(func() {
-				defer c.Close()
-				serve(n, c, bufio.NewReader(c))
-			})
-		}
-	})
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return u
-}
-
-// readRequest reads one request and its body from br.
-func readRequest(br *bufio.Reader) (*http.Request, []byte, error) {
-	req, err := http.ReadRequest(br)
-	if err != nil {
-		return nil, nil, err
-	}
-	body, err := io.ReadAll(req.Body)
-	return req, body, err
-}
-
 func get(t *testing.T, tr http.RoundTripper, method, path string, body io.Reader) (*http.Response, string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+	ctx, cancel := context.WithTimeout(context.Background(), testsock.Deadline)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, method, "http://docker"+path, body)
 	res, err := tr.RoundTrip(req)
@@ -204,9 +147,9 @@ func TestRawReuseAndRetry(t *testing.T) {
 	// answers /b, then reads the next request and closes without a
 	// byte. Later connections answer forever.
 	closed := make(chan struct{})
-	up := startScripted(t, func(n int64, c net.Conn, br *bufio.Reader) {
+	up := testsock.StartScripted(t, func(n int64, c net.Conn, br *bufio.Reader) {
 		for {
-			req, _, err := readRequest(br)
+			req, _, err := testsock.ReadRequest(br)
 			if err != nil || (n == 2 && req.URL.Path != "/b") {
 				return
 			}
@@ -218,12 +161,12 @@ func TestRawReuseAndRetry(t *testing.T) {
 			}
 		}
 	})
-	tr := NewRawTransport(up.path, 4)
+	tr := NewTransport(up.Path, 4, time.Second)
 	defer tr.CloseIdleConnections()
 	if _, body, err := get(t, tr, "GET", "/a", nil); err != nil || body != "/a" {
 		t.Fatalf("GET /a: got %q, %v; want %q", body, err, "/a")
 	}
-	if _, err := waitFor(closed, "the upstream to close"); err != nil {
+	if _, err := testsock.WaitFor(closed, "the upstream to close"); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"/b", "/c", "/d"} {
@@ -231,23 +174,23 @@ func TestRawReuseAndRetry(t *testing.T) {
 			t.Fatalf("GET %s: got %q, %v; want %q", p, body, err, p)
 		}
 	}
-	if n := up.dials.Load(); n != 3 {
+	if n := up.Dials.Load(); n != 3 {
 		t.Errorf("%d connections; want 3 (one per death)", n)
 	}
 
 	// A POST whose request reached an upstream that then died must fail.
 	tr.CloseIdleConnections()
-	up2 := startScripted(t, func(n int64, c net.Conn, br *bufio.Reader) {
+	up2 := testsock.StartScripted(t, func(n int64, c net.Conn, br *bufio.Reader) {
 		if n == 1 {
-			readRequest(br)
+			testsock.ReadRequest(br)
 			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
-			readRequest(br)
+			testsock.ReadRequest(br)
 			return // took the second request, no answer
 		}
-		readRequest(br)
+		testsock.ReadRequest(br)
 		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
 	})
-	tr2 := NewRawTransport(up2.path, 4)
+	tr2 := NewTransport(up2.Path, 4, time.Second)
 	defer tr2.CloseIdleConnections()
 	if _, _, err := get(t, tr2, "POST", "/x", nil); err != nil {
 		t.Fatal(err)
@@ -255,7 +198,7 @@ func TestRawReuseAndRetry(t *testing.T) {
 	if _, _, err := get(t, tr2, "POST", "/containers/c1/start", nil); err == nil {
 		t.Errorf("POST that reached a dying upstream: no error; want one (not retried)")
 	}
-	if n := up2.dials.Load(); n != 1 {
+	if n := up2.Dials.Load(); n != 1 {
 		t.Errorf("the POST was sent on %d connections; want 1", n)
 	}
 }
@@ -264,58 +207,53 @@ func TestRawReuseAndRetry(t *testing.T) {
 // read to its end; an early Close closes it.
 func TestRawBodyPooling(t *testing.T) {
 	const size = 100 << 10
-	up := startScripted(t, func(n int64, c net.Conn, br *bufio.Reader) {
+	up := testsock.StartScripted(t, func(n int64, c net.Conn, br *bufio.Reader) {
 		for {
-			if _, _, err := readRequest(br); err != nil {
+			if _, _, err := testsock.ReadRequest(br); err != nil {
 				return
 			}
 			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", size)
-			if _, err := io.Copy(c, newGen(size)); err != nil {
+			if _, err := io.Copy(c, testsock.NewGen(size)); err != nil {
 				return
 			}
 		}
 	})
-	tr := NewRawTransport(up.path, 4)
+	tr := NewTransport(up.Path, 4, time.Second)
 	defer tr.CloseIdleConnections()
-	want := genSHA256(t, size)
+	want := testsock.GenSHA256(t, size)
 
-	// Through Buffered and Rest, as a splice strategy would.
+	// Through Span, as a splice strategy would.
 	req, _ := http.NewRequest("GET", "http://docker/blob", nil)
 	res, err := tr.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb, ok := res.Body.(*RawBody)
+	rb, ok := res.Body.(*lengthBody)
 	if !ok {
-		t.Fatalf("body is %T; want *RawBody", res.Body)
-	}
-	if rb.Conn() == nil || rb.Remaining() != size {
-		t.Fatalf("Conn %v, Remaining %d; want a conn and %d", rb.Conn(), rb.Remaining(), size)
+		t.Fatalf("body is %T; want *lengthBody", res.Body)
 	}
 	h := sha256.New()
-	p := rb.Buffered()
-	h.Write(p)
-	if rb.Rest() != nil && len(p) > 0 {
-		t.Errorf("Rest is not nil while %d bytes are buffered", len(p))
+	head, rest, err := rb.Span()
+	if err != nil || rest == nil || int(rest.N)+len(head) != size {
+		t.Fatalf("Span = %d head bytes, %v, %v; want %d bytes in all", len(head), rest, err, size)
 	}
-	rb.Discard(len(p))
-	rest := rb.Rest()
-	if rest == nil || rest.N != int64(size-len(p)) {
-		t.Fatalf("Rest = %v; want N = %d", rest, size-len(p))
-	}
+	h.Write(head)
 	if _, err := io.Copy(h, rest); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := rb.Span(); err != io.EOF {
+		t.Errorf("Span after the body = %v; want io.EOF", err)
+	}
 	rb.Close()
 	if [32]byte(h.Sum(nil)) != want {
-		t.Errorf("body through Buffered and Rest: sha256 mismatch")
+		t.Errorf("body through Span: sha256 mismatch")
 	}
 
 	// Through Read.
 	if _, body, err := get(t, tr, "GET", "/blob", nil); err != nil || sha256.Sum256([]byte(body)) != want {
 		t.Fatalf("GET: %d bytes, %v; want the body", len(body), err)
 	}
-	if n := up.dials.Load(); n != 1 {
+	if n := up.Dials.Load(); n != 1 {
 		t.Errorf("after 2 full reads: %d connections; want 1", n)
 	}
 	// An early Close closes the connection.
@@ -328,16 +266,16 @@ func TestRawBodyPooling(t *testing.T) {
 	if _, _, err := get(t, tr, "GET", "/blob", nil); err != nil {
 		t.Fatal(err)
 	}
-	if n := up.dials.Load(); n != 2 {
+	if n := up.Dials.Load(); n != 2 {
 		t.Errorf("after an early Close: %d connections; want 2", n)
 	}
 }
 
 // TestRawRequestBodies sends Content-Length and chunked uploads.
 func TestRawRequestBodies(t *testing.T) {
-	up := startScripted(t, func(n int64, c net.Conn, br *bufio.Reader) {
+	up := testsock.StartScripted(t, func(n int64, c net.Conn, br *bufio.Reader) {
 		for {
-			req, body, err := readRequest(br)
+			req, body, err := testsock.ReadRequest(br)
 			if err != nil {
 				return
 			}
@@ -345,11 +283,11 @@ func TestRawRequestBodies(t *testing.T) {
 			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(s), s)
 		}
 	})
-	tr := NewRawTransport(up.path, 4)
+	tr := NewTransport(up.Path, 4, time.Second)
 	defer tr.CloseIdleConnections()
 	const size = 1 << 20
-	want := genSHA256(t, size)
-	_, body, err := get(t, tr, "POST", "/images/load", newGen(size)) // unknown length: chunked
+	want := testsock.GenSHA256(t, size)
+	_, body, err := get(t, tr, "POST", "/images/load", testsock.NewGen(size)) // unknown length: chunked
 	if w := fmt.Sprintf("POST -1 [chunked] %x", want); err != nil || body != w {
 		t.Errorf("chunked upload: got %q, %v; want %q", body, err, w)
 	}
@@ -366,7 +304,7 @@ func TestRawRequestBodies(t *testing.T) {
 	if w := fmt.Sprintf("POST 0 [] %x", sha256.Sum256(nil)); err != nil || body != w {
 		t.Errorf("empty POST: got %q, %v; want %q", body, err, w)
 	}
-	if n := up.dials.Load(); n != 1 {
+	if n := up.Dials.Load(); n != 1 {
 		t.Errorf("%d connections for 3 requests; want 1", n)
 	}
 }
@@ -376,13 +314,13 @@ func TestRawRequestBodies(t *testing.T) {
 func TestRawCancel(t *testing.T) {
 	got := make(chan struct{})
 	gone := make(chan struct{})
-	up := startScripted(t, func(n int64, c net.Conn, br *bufio.Reader) {
-		readRequest(br)
+	up := testsock.StartScripted(t, func(n int64, c net.Conn, br *bufio.Reader) {
+		testsock.ReadRequest(br)
 		close(got)
 		br.ReadByte() // returns when the transport closes the conn
 		close(gone)
 	})
-	tr := NewRawTransport(up.path, 4)
+	tr := NewTransport(up.Path, 4, time.Second)
 	defer tr.CloseIdleConnections()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://docker/events", nil)
@@ -391,18 +329,18 @@ func TestRawCancel(t *testing.T) {
 		_, err := tr.RoundTrip(req)
 		errc <- err
 	}()
-	if _, err := waitFor(got, "the upstream to get the request"); err != nil {
+	if _, err := testsock.WaitFor(got, "the upstream to get the request"); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
-	err, werr := waitFor(errc, "the round trip to end")
+	err, werr := testsock.WaitFor(errc, "the round trip to end")
 	if werr != nil {
 		t.Fatal(werr)
 	}
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("got error %v; want one wrapping context.Canceled", err)
 	}
-	if _, err := waitFor(gone, "the connection to close"); err != nil {
+	if _, err := testsock.WaitFor(gone, "the connection to close"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -410,13 +348,13 @@ func TestRawCancel(t *testing.T) {
 // TestRawUpgrade: a 101's body reads bytes sent after the 101 first,
 // writes to the connection, and half-closes it.
 func TestRawUpgrade(t *testing.T) {
-	up := startScripted(t, func(n int64, c net.Conn, br *bufio.Reader) {
-		readRequest(br)
+	up := testsock.StartScripted(t, func(n int64, c net.Conn, br *bufio.Reader) {
+		testsock.ReadRequest(br)
 		io.WriteString(c, "HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nhello\n")
 		in, _ := io.ReadAll(br) // until the half-close
 		io.WriteString(c, "got "+string(in))
 	})
-	tr := NewRawTransport(up.path, 4)
+	tr := NewTransport(up.Path, 4, time.Second)
 	defer tr.CloseIdleConnections()
 	req, _ := http.NewRequest("POST", "http://docker/containers/c1/attach", nil)
 	req.Header.Set("Connection", "Upgrade")
@@ -437,30 +375,11 @@ func TestRawUpgrade(t *testing.T) {
 	}
 }
 
-func TestConfigTransport(t *testing.T) {
-	for _, tc := range []struct {
-		mode, transport string
-		ok              bool
-	}{
-		{"pooled", "", true}, {"pooled", "std", true}, {"pooled", "raw", true},
-		{"stdlib", "raw", true}, {"stdlib-default", "std", true},
-		{"stdlib-default", "raw", false}, {"pooled", "bogus", false},
-	} {
-		_, err := New(Config{Socket: "/nonexistent.sock", Mode: tc.mode, Transport: tc.transport})
-		if (err == nil) != tc.ok {
-			t.Errorf("New(mode %q, transport %q): error %v; want ok %v", tc.mode, tc.transport, err, tc.ok)
-		}
-		if err != nil && tc.transport == "bogus" && !strings.Contains(err.Error(), "std, raw") {
-			t.Errorf("error %q does not name the valid transports", err)
-		}
-	}
-}
-
 // waitIdle waits, up to the test deadline, until tr holds n idle
 // connections. It polls: the pool has no event to wait on.
-func waitIdle(t *testing.T, tr *RawTransport, n int) {
+func waitIdle(t *testing.T, tr *Transport, n int) {
 	t.Helper()
-	deadline := time.Now().Add(testDeadline)
+	deadline := time.Now().Add(testsock.Deadline)
 	for {
 		tr.mu.Lock()
 		idle := len(tr.idle)
@@ -474,3 +393,5 @@ func waitIdle(t *testing.T, tr *RawTransport, n int) {
 		time.Sleep(time.Millisecond) // polling interval, not synchronisation
 	}
 }
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
