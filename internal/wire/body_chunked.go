@@ -104,7 +104,7 @@ func (b *ChunkedBody) nextChunk() error {
 		}
 	}
 	limit := maxHeaderBytes
-	line, err := rc.readLine(&limit)
+	line, err := rc.readLine(rc.br, &limit)
 	if err != nil {
 		if errors.Is(err, errMalformed) {
 			b.f.finish(false)
@@ -122,7 +122,7 @@ func (b *ChunkedBody) nextChunk() error {
 		return nil
 	}
 	// Last chunk: trailer fields up to the empty line.
-	if err := rc.readFields(&limit); err != nil {
+	if err := rc.readFields(rc.br, &limit); err != nil {
 		if errors.Is(err, errMalformed) {
 			b.f.finish(false)
 			return fmt.Errorf("raw transport: reading response trailer: %w", err)

@@ -21,10 +21,7 @@ type conn struct {
 	abort     func()          // closes c; made once, for context.AfterFunc
 	probe     *bodycopy.Probe // checks c for bytes or its end before a reuse; made at the first
 
-	// Parsing scratch, reused by every response on this connection.
-	kv    []headerKV // this response's header fields
-	prev  []headerKV // the previous response's, whose value strings are reused when equal
-	scrap []byte     // a header line longer than the read buffer
+	headReader // parsing scratch, reused by every response on this connection
 
 	// nextBody is the lengthBody allocated with the response being read,
 	// for frame to use when the body has a Content-Length.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 )
 
 type headerKV struct{ key, value string }
@@ -42,21 +43,33 @@ func isTokenChar(c byte) bool {
 	return false
 }
 
+// headReader reads a message head, the start line aside: CRLF-terminated
+// lines and header fields, canonical keys and values taken without
+// allocating where they are common or repeat the previous message's. It
+// keeps its scratch between messages and reads from any bufio.Reader, so
+// that a response (response.go), a chunked body's trailer and a request
+// are read by the same code.
+type headReader struct {
+	kv    []headerKV // this message's header fields
+	prev  []headerKV // the previous message's, whose value strings are reused when equal
+	scrap []byte     // a header line longer than the read buffer
+}
+
 // readLine returns the next CRLF-terminated line without its CRLF. The
-// slice is valid until the next read from rc.br. limit counts the bytes
+// slice is valid until the next read from br. limit counts the bytes
 // left for the header.
-func (rc *conn) readLine(limit *int) ([]byte, error) {
-	line, err := rc.br.ReadSlice('\n')
+func (h *headReader) readLine(br *bufio.Reader, limit *int) ([]byte, error) {
+	line, err := br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
-		rc.scrap = append(rc.scrap[:0], line...)
+		h.scrap = append(h.scrap[:0], line...)
 		for err == bufio.ErrBufferFull {
-			if len(rc.scrap) > *limit {
+			if len(h.scrap) > *limit {
 				return nil, fmt.Errorf("%w: header over %d bytes", errMalformed, maxHeaderBytes)
 			}
-			line, err = rc.br.ReadSlice('\n')
-			rc.scrap = append(rc.scrap, line...)
+			line, err = br.ReadSlice('\n')
+			h.scrap = append(h.scrap, line...)
 		}
-		line = rc.scrap
+		line = h.scrap
 	}
 	if err != nil {
 		if err == io.EOF {
@@ -74,11 +87,11 @@ func (rc *conn) readLine(limit *int) ([]byte, error) {
 	return line[:len(line)-2], nil
 }
 
-// readFields reads header fields up to the empty line into rc.kv.
-func (rc *conn) readFields(limit *int) error {
-	rc.prev, rc.kv = rc.kv, rc.prev[:0]
+// readFields reads header fields up to the empty line into h.kv.
+func (h *headReader) readFields(br *bufio.Reader, limit *int) error {
+	h.prev, h.kv = h.kv, h.prev[:0]
 	for {
-		line, err := rc.readLine(limit)
+		line, err := h.readLine(br, limit)
 		if err != nil {
 			return err
 		}
@@ -115,13 +128,13 @@ func (rc *conn) readFields(limit *int) error {
 				return fmt.Errorf("%w: control byte in header %q", errMalformed, clip(key))
 			}
 		}
-		rc.kv = append(rc.kv, headerKV{rc.canonicalKey(key), rc.value(len(rc.kv), v)})
+		h.kv = append(h.kv, headerKV{h.canonicalKey(key), h.value(len(h.kv), v)})
 	}
 }
 
 // canonicalKey canonicalizes key in place and returns it as a string,
 // without allocating for common keys.
-func (rc *conn) canonicalKey(key []byte) string {
+func (h *headReader) canonicalKey(key []byte) string {
 	upper := true
 	for i, c := range key {
 		if upper && 'a' <= c && c <= 'z' {
@@ -140,9 +153,9 @@ func (rc *conn) canonicalKey(key []byte) string {
 // value returns v as a string, reusing the previous response's string
 // when the field at the same index had the same value (Api-Version,
 // Server, Content-Type, often Date and Content-Length).
-func (rc *conn) value(i int, v []byte) string {
-	if i < len(rc.prev) && rc.prev[i].value == string(v) {
-		return rc.prev[i].value
+func (h *headReader) value(i int, v []byte) string {
+	if i < len(h.prev) && h.prev[i].value == string(v) {
+		return h.prev[i].value
 	}
 	if s, ok := commonValues[string(v)]; ok {
 		return s
@@ -150,29 +163,29 @@ func (rc *conn) value(i int, v []byte) string {
 	return string(v)
 }
 
-// header builds the http.Header of rc.kv: one map (a recycled one when
+// header builds the http.Header of h.kv: one map (a recycled one when
 // there is one), one backing array of values (vals when it is long
 // enough).
-func (rc *conn) header(vals []string) http.Header {
-	var h http.Header
-	if rc.t != nil {
-		h, _ = rc.t.headers.Get().(http.Header)
+func (h *headReader) header(vals []string, maps *sync.Pool) http.Header {
+	var m http.Header
+	if maps != nil {
+		m, _ = maps.Get().(http.Header)
 	}
-	if h == nil {
-		h = make(http.Header, len(rc.kv))
+	if m == nil {
+		m = make(http.Header, len(h.kv))
 	}
-	if len(vals) < len(rc.kv) {
-		vals = make([]string, len(rc.kv))
+	if len(vals) < len(h.kv) {
+		vals = make([]string, len(h.kv))
 	}
-	for i, kv := range rc.kv {
+	for i, kv := range h.kv {
 		vals[i] = kv.value
-		if old, ok := h[kv.key]; ok {
-			h[kv.key] = append(old, kv.value)
+		if old, ok := m[kv.key]; ok {
+			m[kv.key] = append(old, kv.value)
 			continue
 		}
-		h[kv.key] = vals[i : i+1 : i+1]
+		m[kv.key] = vals[i : i+1 : i+1]
 	}
-	return h
+	return m
 }
 
 func clip(b []byte) []byte {

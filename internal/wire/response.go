@@ -7,6 +7,7 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"strconv"
+	"sync"
 )
 
 // response is what one response needs, allocated as one: the
@@ -70,7 +71,7 @@ func (rc *conn) readResponseInformed(req *http.Request, inf Informer) (*http.Res
 // readHead parses one status line and header block.
 func (rc *conn) readHead(req *http.Request) (*http.Response, error) {
 	limit := maxHeaderBytes
-	line, err := rc.readLine(&limit)
+	line, err := rc.readLine(rc.br, &limit)
 	if err != nil {
 		return nil, err
 	}
@@ -115,10 +116,14 @@ func (rc *conn) readHead(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("%w: bad status line %q", errMalformed, clip(line))
 	}
 
-	if err := rc.readFields(&limit); err != nil {
+	if err := rc.readFields(rc.br, &limit); err != nil {
 		return nil, err
 	}
-	res.Header = rc.header(rr.vals[:])
+	var maps *sync.Pool
+	if rc.t != nil {
+		maps = &rc.t.headers
+	}
+	res.Header = rc.header(rr.vals[:], maps)
 	rc.nextBody = &rr.body
 	return res, nil
 }
