@@ -67,17 +67,6 @@ func (p *ReverseProxy) parkIdle() time.Duration {
 	return p.ParkIdle
 }
 
-// parkable returns the body of a stream that may be parked, or nil. The
-// stream is copied to a flushWriter (not close-delimited), the request had
-// no body, and the client is answered chunked.
-func (p *ReverseProxy) parkable(req, outreq *http.Request, res *http.Response) *wire.ChunkedBody {
-	if p.parkIdle() < 0 || outreq.Body != nil || !req.ProtoAtLeast(1, 1) || req.ProtoAtLeast(2, 0) {
-		return nil
-	}
-	b, _ := res.Body.(*wire.ChunkedBody)
-	return b
-}
-
 // copyStream copies a parkable stream to dst: the strategy copies what
 // the upstream has ready, and when it has nothing the proxy waits for more
 // for up to parkIdle; a stream idle that long is parked (parked true: the

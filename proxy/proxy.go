@@ -23,11 +23,6 @@ import (
 	"github.com/sockproxylab/sockproxy/policy"
 )
 
-// DefaultHost is the host the default Director puts in outbound URLs. A
-// transport from [NewTransport] ignores it; it is the name Docker's own
-// client uses for its socket.
-const DefaultHost = "api.moby.localhost"
-
 // ReverseProxy is an HTTP handler that sends each request to one upstream
 // through Transport and copies the response back with Strategy. It is a
 // Director-only relative of [httputil.ReverseProxy]: no Rewrite, no
@@ -274,53 +269,29 @@ func (p *ReverseProxy) forward(rw http.ResponseWriter, req *http.Request) {
 		rw.Header().Add("Trailer", strings.Join(keys, ", "))
 	}
 
-	strategy := p.strategy()
-	body := hasBody(req, res)
-	offered := body && offersChunkedSplice(strategy, res)
-	identity := offered && canAnswerIdentity(req, res)
-	if identity {
+	pl := planResponse(req, res, p.strategy(), outreq.Body != nil, int64(p.parkIdle()))
+	if pl.identity {
 		// Close-delimited, so that the chunks' payload can be spliced
 		// (see splice.go); net/http drops the header itself.
 		rw.Header().Set("Transfer-Encoding", "identity")
 	}
 	rw.WriteHeader(res.StatusCode)
 
-	if body {
-		var dst io.Writer = rw
-		var parkBody *wire.ChunkedBody // a stream that may be parked
-		switch {
-		case identity:
-			flush(rw)
-			dst = &identityWriter{flushWriter{w: rw}}
-		case isStream(res):
-			// Send the header now: a client waiting on it (docker run
-			// waits for /wait's header before attaching) must not wait for
-			// the first body byte. Then flush after every write.
-			flush(rw)
-			dst = &flushWriter{w: rw}
-			parkBody = p.parkable(req, outreq, res)
-		case isSplicer(strategy) && !tcpClient(req):
-			dst = writerOnly{rw}
-		}
-		copier := strategy
-		if res.ContentLength < 0 && !offered && isSplicer(strategy) {
-			// A small stream (events, logs, build output): not a splice
-			// strategy's to splice, nor a fallback to count.
-			copier = bodycopy.Pooled
-		}
+	if pl.body {
+		dst := pl.destination(rw)
 		var err error
-		if parkBody != nil {
+		if pl.park != nil {
 			var parked bool
-			if parked, err = p.copyStream(rw, req, res, parkBody, copier, dst); parked {
+			if parked, err = p.copyStream(rw, req, res, pl.park, pl.copier, dst); parked {
 				return // the parked stream's goroutine relays the rest
 			}
 		} else {
-			_, err = copier.Copy(req.Context(), dst, res.Body, res.ContentLength)
+			_, err = pl.copier.Copy(req.Context(), dst, res.Body, res.ContentLength)
 		}
 		if err != nil {
 			res.Body.Close()
 			p.logCopyError(req, err)
-			if identity || closeDelimitedTo(req, res) {
+			if pl.identity || closeDelimitedTo(req, res) {
 				// A close-delimited body cannot end short: reset.
 				resetClient(rw)
 				return
@@ -413,11 +384,6 @@ func sideName(ctx context.Context, err error) string {
 		return "client"
 	}
 	return "copy"
-}
-
-func defaultDirector(req *http.Request) {
-	req.URL.Scheme = "http"
-	req.URL.Host = DefaultHost
 }
 
 // hasBody reports whether the response may carry a body to copy.

@@ -4,7 +4,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
 )
@@ -27,42 +26,6 @@ import (
 // connection (SO_LINGER 0, then close: the client sees ECONNRESET, never
 // a clean EOF). Small streams (events, logs, build output) keep chunked
 // framing and keep-alive; their pieces are too small for splice to pay.
-
-// offersChunkedSplice reports whether a chunked response is offered to a
-// splice strategy s: s splices chunked bodies, and the body is a bulk
-// transfer (isBulk) without trailers. Other chunked responses (small
-// streams) are copied as Pooled does and not counted.
-func offersChunkedSplice(s bodycopy.Strategy, res *http.Response) bool {
-	sp, ok := s.(bodycopy.Splicer)
-	if !ok || !sp.SplicesChunked() || res.ContentLength >= 0 || len(res.Trailer) > 0 {
-		return false
-	}
-	return isBulk(res.Header.Get("Content-Type"))
-}
-
-// canAnswerIdentity reports whether an offered chunked response can be
-// answered close-delimited and spliced (see the top of this file): its
-// body comes from the raw transport, the client speaks HTTP/1.1 over TCP.
-// Otherwise it stays chunked, and the strategy counts a fallback.
-func canAnswerIdentity(req *http.Request, res *http.Response) bool {
-	_, ok := res.Body.(bodycopy.SpliceSource)
-	return ok && req.ProtoAtLeast(1, 1) && tcpClient(req)
-}
-
-// isSplicer reports whether s is a splice strategy.
-func isSplicer(s bodycopy.Strategy) bool {
-	_, ok := s.(bodycopy.Splicer)
-	return ok
-}
-
-// isBulk reports whether a body of this media type is a bulk transfer:
-// Docker's image save (application/x-tar) and container export
-// (application/octet-stream).
-func isBulk(contentType string) bool {
-	ct, _, _ := strings.Cut(contentType, ";")
-	ct = strings.TrimSpace(ct)
-	return strings.EqualFold(ct, "application/x-tar") || strings.EqualFold(ct, "application/octet-stream")
-}
 
 // tcpClient reports whether req came over TCP, where net/http's response
 // writer can splice into the connection.

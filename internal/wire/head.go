@@ -195,9 +195,33 @@ func clip(b []byte) []byte {
 	return b
 }
 
-// commonKeys maps the canonical form of common response header keys to a
-// shared string, so that parsing them allocates nothing.
-var commonKeys = map[string]string{}
+// commonKeys maps the canonical form of common header keys to a shared
+// string, so that parsing them allocates nothing; commonValues are header
+// values taken without allocating. Both start with HTTP's own; Intern adds
+// an API's (the proxy adds Docker's).
+var commonKeys, commonValues = map[string]string{}, map[string]string{}
 
-// commonValues are header values taken without allocating.
-var commonValues = map[string]string{}
+func init() {
+	Intern([]string{
+		"Cache-Control", "Connection", "Content-Encoding", "Content-Length", "Content-Type", "Date",
+		"Etag", "Expires", "Keep-Alive", "Last-Modified", "Location", "Pragma", "Server", "Trailer",
+		"Transfer-Encoding", "Upgrade", "Vary", "Www-Authenticate", "X-Content-Type-Options",
+		"Accept-Ranges", "Set-Cookie",
+	}, []string{
+		"application/json", "text/plain; charset=utf-8", "application/octet-stream", "nosniff",
+		"chunked", "close", "keep-alive", "Upgrade", "upgrade", "tcp", "false", "true", "no-cache",
+		"0", "1", "2", "OK",
+	})
+}
+
+// Intern adds header keys (in canonical form) and values that the head
+// reader takes without allocating. Call it only from an init function:
+// the tables are read without a lock.
+func Intern(keys, values []string) {
+	for _, k := range keys {
+		commonKeys[k] = k
+	}
+	for _, v := range values {
+		commonValues[v] = v
+	}
+}

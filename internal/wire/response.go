@@ -132,23 +132,6 @@ func (rc *conn) readHead(req *http.Request) (*http.Response, error) {
 var statusLines = map[int]string{}
 
 func init() {
-	for _, k := range []string{
-		"Api-Version", "Cache-Control", "Connection", "Content-Encoding", "Content-Length",
-		"Content-Type", "Date", "Docker-Experimental", "Docker-Content-Digest", "Etag", "Expires",
-		"Keep-Alive", "Last-Modified", "Location", "Ostype", "Pragma", "Server", "Trailer",
-		"Transfer-Encoding", "Upgrade", "Vary", "Www-Authenticate", "X-Content-Type-Options",
-		"X-Docker-Container-Path-Stat", "Accept-Ranges", "Set-Cookie", "Builder-Version", "Swarm",
-	} {
-		commonKeys[k] = k
-	}
-	for _, v := range []string{
-		"application/json", "text/plain; charset=utf-8", "application/x-tar", "application/octet-stream",
-		"application/vnd.docker.raw-stream", "application/vnd.docker.multiplexed-stream", "nosniff",
-		"chunked", "close", "keep-alive", "Upgrade", "upgrade", "tcp", "false", "true", "linux", "no-cache",
-		"0", "1", "2", "OK",
-	} {
-		commonValues[v] = v
-	}
 	for code := 100; code < 600; code++ {
 		if text := http.StatusText(code); text != "" {
 			statusLines[code] = strconv.Itoa(code) + " " + text
