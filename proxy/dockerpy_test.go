@@ -160,13 +160,16 @@ func (e *runEngine) attach(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.SetDeadline(time.Now().Add(testDeadline))
-	io.WriteString(conn, dockerdUpgraded)
 	if which != "stdin" {
+		// Registered before the 101 goes out: the client sends start
+		// once it has read the 101s, and start must find the stream.
 		e.mu.Lock()
 		e.attached[which] = conn
 		e.mu.Unlock()
+		io.WriteString(conn, dockerdUpgraded)
 		return // start writes and closes it
 	}
+	io.WriteString(conn, dockerdUpgraded)
 	defer conn.Close()
 	in, err := io.ReadAll(brw)
 	e.stdin <- result{data: string(in), err: err}
