@@ -11,6 +11,42 @@ import (
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
 )
 
+// omitRequestField reports the request fields writeFields leaves out
+// besides the framing's: Host (written first) and an empty User-Agent (set
+// to "" to send none, as net/http).
+func omitRequestField(k string, vv []string) bool {
+	return k == "Host" || k == "User-Agent" && (len(vv) == 0 || vv[0] == "")
+}
+
+// writeFields writes h's fields, each key and value checked, but those
+// the framing owns (Content-Length, Transfer-Encoding, Trailer: the writer
+// of the start line decides them) and those omit names. It serves a
+// request head and a response head alike.
+func writeFields(w *bufio.Writer, h http.Header, omit func(key string, vv []string) bool) error {
+	for k, vv := range h {
+		switch k {
+		case "Content-Length", "Transfer-Encoding", "Trailer":
+			continue
+		}
+		if omit != nil && omit(k, vv) {
+			continue
+		}
+		if !validHeaderKey(k) {
+			return fmt.Errorf("invalid header field name %q", k)
+		}
+		for _, v := range vv {
+			if !validHeaderValue(v) {
+				return fmt.Errorf("invalid header field value for %q", k)
+			}
+			w.WriteString(k)
+			w.WriteString(": ")
+			w.WriteString(v)
+			w.WriteString("\r\n")
+		}
+	}
+	return nil
+}
+
 // writeRequestHead writes the request line and header, and reports
 // whether the body goes chunked.
 func writeRequestHead(w *bufio.Writer, req *http.Request, body io.ReadCloser) (chunked bool, err error) {
@@ -44,27 +80,8 @@ func writeRequestHead(w *bufio.Writer, req *http.Request, body io.ReadCloser) (c
 	}
 	w.WriteString(host)
 	w.WriteString("\r\n")
-	for k, vv := range req.Header {
-		switch k {
-		case "Host", "Content-Length", "Transfer-Encoding", "Trailer":
-			continue
-		case "User-Agent":
-			if len(vv) == 0 || vv[0] == "" {
-				continue // set to "" to send none, as net/http
-			}
-		}
-		if !validHeaderKey(k) {
-			return false, fmt.Errorf("invalid header field name %q", k)
-		}
-		for _, v := range vv {
-			if !validHeaderValue(v) {
-				return false, fmt.Errorf("invalid header field value for %q", k)
-			}
-			w.WriteString(k)
-			w.WriteString(": ")
-			w.WriteString(v)
-			w.WriteString("\r\n")
-		}
+	if err := writeFields(w, req.Header, omitRequestField); err != nil {
+		return false, err
 	}
 	if req.Close {
 		w.WriteString("Connection: close\r\n")
