@@ -58,7 +58,7 @@ func (readerFromStrategy) Copy(ctx context.Context, dst io.Writer, src io.Reader
 
 // readerFromCopy is ReaderFrom's copy. idle says src is a stream that can
 // wait: it is waited on before a fast path starts, and the fallback holds
-// its buffer only while src has bytes (idleCopy).
+// its buffer only while src has bytes (see copyLoop).
 func readerFromCopy(dst io.Writer, src io.Reader, idle bool) (int64, error) {
 	_, isRF := dst.(io.ReaderFrom)
 	_, isWT := src.(io.WriterTo)
@@ -96,13 +96,8 @@ func readerFromCopy(dst io.Writer, src io.Reader, idle bool) (int64, error) {
 		}
 		return n, readErr(err)
 	}
-	c := pooledPool.class(allocBufSize)
-	if idle {
-		return idleCopy(dst, src, c)
-	}
-	b := pooledPool.get(c)
-	defer pooledPool.put(c, b)
-	return copyBuffer(dst, src, *b, -1)
+	bufs := classBuffers(pooledPool, pooledPool.class(allocBufSize), idle)
+	return copyLoop(dst, src, -1, &bufs)
 }
 
 // isRawSocket reports whether r is a socket type net's splice code

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
+	"github.com/sockproxylab/sockproxy/internal/sockio"
 	"github.com/sockproxylab/sockproxy/internal/testsock"
 )
 
@@ -61,12 +63,19 @@ func awaitWait(t *testing.T, what string, ch <-chan error) error {
 	}
 }
 
-// TestWaitConn: a wait ends when a byte arrives (which stays readable),
-// when the peer closes (the EOF stays readable), and when the connection
-// itself is closed under it (with an error).
-func TestWaitConn(t *testing.T) {
+// wrapped is a listener's bookkeeping wrapper (sockio.Wrapper), as
+// cmd/sockproxy's tracked connections: it hides the socket's type.
+type wrapped struct{ net.Conn }
+
+func (w wrapped) UnwrapConn() net.Conn { return w.Conn }
+
+// TestWaitReadable: a wait ends when a byte arrives (which stays
+// readable), when the peer closes (the EOF stays readable), and when the
+// connection itself is closed under it (with an error); a socket under an
+// *io.LimitedReader or a connection wrapper is looked through.
+func TestWaitReadable(t *testing.T) {
 	a, b := connPair(t)
-	ch := waitAsync(a)
+	ch := waitAsync(wrapped{a})
 	b.Write([]byte("x"))
 	if err := awaitWait(t, "a byte arrived", ch); err != nil {
 		t.Fatalf("WaitReadable after a byte: got %v; want nil", err)
@@ -75,7 +84,7 @@ func TestWaitConn(t *testing.T) {
 	if n, err := a.Read(p); n != 1 || p[0] != 'x' {
 		t.Fatalf("Read after the wait: got %q, %v; want %q (the probe must not consume it)", p[:n], err, "x")
 	}
-	ch = waitAsync(io.LimitReader(a, 10)) // looked through
+	ch = waitAsync(io.LimitReader(wrapped{wrapped{a}}, 10)) // looked through
 	b.Close()
 	if err := awaitWait(t, "the peer closed", ch); err != nil {
 		t.Fatalf("WaitReadable after the peer closed: got %v; want nil", err)
@@ -199,5 +208,92 @@ func TestWaitCancel(t *testing.T) {
 		case <-time.After(waitDeadline):
 			t.Fatalf("%s: Copy did not return after cancel", name)
 		}
+	}
+}
+
+// peekingConn is a wrapped socket that records, at each Read, whether
+// bytes (or the end) were already pending: a copy that waits before it
+// takes a buffer reads only then.
+type peekingConn struct {
+	wrapped
+	mu      sync.Mutex
+	pending []bool
+}
+
+func (c *peekingConn) Read(p []byte) (int, error) {
+	ready := sockio.Readable(c.Conn.(*net.UnixConn))
+	c.mu.Lock()
+	c.pending = append(c.pending, ready)
+	c.mu.Unlock()
+	return c.Conn.Read(p)
+}
+
+// awaitIdle waits until the goroutine running fn (named by its function,
+// such as "TestWaitBehindWrapper.func") is parked in the network poller:
+// the copy has reached its wait, or (holding a buffer) its Read, on an
+// idle source.
+func awaitIdle(t *testing.T, fn string) {
+	t.Helper()
+	deadline := time.Now().Add(waitDeadline)
+	buf := make([]byte, 1<<20)
+	for time.Now().Before(deadline) {
+		n := runtime.Stack(buf, true)
+		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+			if strings.Contains(g, "[IO wait") && strings.Contains(g, fn) {
+				return
+			}
+		}
+		runtime.Gosched()
+	}
+	t.Fatalf("the copy did not park in the network poller")
+}
+
+// TestWaitBehindWrapper copies an idle stream whose source is a socket
+// behind a connection wrapper (a hijacked client connection of
+// cmd/sockproxy): the strategies that hold no buffer while a stream is
+// idle must wait before every Read there too, as they do on the bare
+// socket. Each message is sent only once the copy is parked on the idle
+// source; a strategy that held a buffer would be parked in a Read that
+// found nothing pending.
+func TestWaitBehindWrapper(t *testing.T) {
+	for _, s := range []bodycopy.Strategy{bodycopy.Pooled, bodycopy.ReaderFrom, bodycopy.Splice, bodycopy.SpliceChunked} {
+		t.Run("strategy="+s.Name(), func(t *testing.T) {
+			a, b := connPair(t)
+			src := &peekingConn{wrapped: wrapped{a}}
+			pr, pw := io.Pipe()
+			done := make(chan error, 1)
+			go func() {
+				_, err := s.Copy(context.Background(), struct{ io.Writer }{pw}, src, -1)
+				pw.CloseWithError(err)
+				done <- err
+			}()
+			msgs := []string{"event 1\n", "event 2\n", "event 3\n"}
+			got := make([]byte, 64)
+			for _, m := range msgs {
+				awaitIdle(t, "TestWaitBehindWrapper.func")
+				if _, err := io.WriteString(b, m); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := io.ReadFull(pr, got[:len(m)]); err != nil || string(got[:len(m)]) != m {
+					t.Fatalf("after sending %q: got %q, %v", m, got[:len(m)], err)
+				}
+			}
+			awaitIdle(t, "TestWaitBehindWrapper.func")
+			b.Close()
+			if _, err := io.ReadAll(pr); err != nil {
+				t.Fatalf("copy: %v", err)
+			}
+			if err := <-done; err != nil {
+				t.Fatalf("copy: %v", err)
+			}
+			src.mu.Lock()
+			defer src.mu.Unlock()
+			for i, ready := range src.pending {
+				if !ready {
+					t.Errorf("Read %d of %d: nothing pending; want every Read after a wait (pending %v)", i+1, len(src.pending), src.pending)
+					break
+				}
+			}
+		})
 	}
 }

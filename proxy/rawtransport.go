@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	bodycopy "github.com/sockproxylab/sockproxy/copy"
+	"github.com/sockproxylab/sockproxy/internal/sockio"
 )
 
 // Transport names for Config.Transport.
@@ -135,8 +135,8 @@ type rawConn struct {
 	br *bufio.Reader // the connection's read buffer (writes take one from rawWriters)
 
 	idleSince time.Time
-	abort     func()          // closes c; made once, for context.AfterFunc
-	probe     *bodycopy.Probe // checks c for bytes or its end before a reuse; made at the first
+	abort     func()        // closes c; made once, for context.AfterFunc
+	probe     *sockio.Probe // checks c for bytes or its end before a reuse; made at the first
 
 	// Parsing scratch, reused by every response on this connection.
 	kv    []headerKV // this response's header fields
@@ -233,7 +233,7 @@ func (rc *rawConn) unsolicited() bool {
 		return false
 	}
 	if rc.probe == nil {
-		p, err := bodycopy.NewProbe(rc.c)
+		p, err := sockio.NewProbe(rc.c)
 		if err != nil {
 			return true
 		}

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
+	"github.com/sockproxylab/sockproxy/internal/sockio"
 )
 
 // The raw transport's bodies are copy.ReadWaiters: a copy strategy waits
@@ -53,7 +54,7 @@ func (b *rawChunkedBody) WaitReadable() error {
 	}
 	// Part of the framing only (a lone CR, or the start of a size line):
 	// wait for the rest on the connection.
-	return bodycopy.WaitConn(rc.c)
+	return sockio.WaitConn(rc.c)
 }
 
 // readyBuffered reports whether a Read would return without waiting for
@@ -106,13 +107,13 @@ func (rc *rawConn) waitReadable() error {
 		return nil
 	}
 	if rc.br.Size() != rawBufSize {
-		return bodycopy.WaitConn(rc.c)
+		return sockio.WaitConn(rc.c)
 	}
 	br := rc.br
 	rc.br = nil
 	br.Reset(nil) // keep no connection alive from the pool
 	idleReaders.Put(br)
-	err := bodycopy.WaitConn(rc.c)
+	err := sockio.WaitConn(rc.c)
 	if v, ok := idleReaders.Get().(*bufio.Reader); ok {
 		v.Reset(rc.c)
 		rc.br = v

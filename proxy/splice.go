@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
+	"github.com/sockproxylab/sockproxy/internal/sockio"
 )
 
 // This file is the proxy's side of the splice strategies (copy.Splice,
@@ -96,8 +97,7 @@ func rawStream(body io.ReadWriteCloser) (c *net.UnixConn, buffered []byte, ok bo
 // transfer (isBulk) without trailers. Other chunked responses (small
 // streams) are copied as Pooled does and not counted.
 func offersChunkedSplice(s bodycopy.Strategy, res *http.Response) bool {
-	sp, ok := s.(bodycopy.Splicer)
-	if !ok || !sp.SplicesChunked() || res.ContentLength >= 0 || len(res.Trailer) > 0 {
+	if !isSplicer(s) || res.ContentLength >= 0 || len(res.Trailer) > 0 {
 		return false
 	}
 	return isBulk(res.Header.Get("Content-Type"))
@@ -160,7 +160,7 @@ func resetClient(rw http.ResponseWriter) {
 		panic(http.ErrAbortHandler)
 	}
 	brw.Flush()
-	if tc, ok := bodycopy.UnwrapConn(conn).(*net.TCPConn); ok {
+	if tc, ok := sockio.Unwrap(conn).(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}
 	conn.Close()
