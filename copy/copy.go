@@ -8,7 +8,7 @@ import (
 	"sync"
 )
 
-// Strategy copies one body from src to dst.
+// Strategy copies one source to one destination.
 type Strategy interface {
 	// Name returns the strategy's registry name, as used by -strategy and
 	// in benchmark names.
@@ -17,7 +17,7 @@ type Strategy interface {
 	// Copy copies from src to dst until src is exhausted or an error occurs,
 	// and returns the number of bytes written to dst.
 	//
-	// size is the body length when known (a Content-Length) or -1. When
+	// size is the number of bytes src holds when known, or -1. When
 	// size >= 0 and src ends after fewer bytes, Copy fails with a read-side
 	// *Error wrapping io.ErrUnexpectedEOF. Bytes beyond size are still
 	// copied; enforcing the length is the caller's business.

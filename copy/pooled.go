@@ -39,18 +39,19 @@ var pooledPool = newClassPool(pooledMin, pooledMax)
 // grown size back at once. A short Read of 4 KiB or more keeps the buffer:
 // the source is still flowing at its own pace (an image save arrives in
 // pieces of a few KiB to 32 KiB), and shrinking would split the next piece
-// into two writes, each a flush and a chunk of its own on a stream. The
-// cost: a stream that stops right after such a Read holds its grown buffer
-// (at most 256 KiB) until the source speaks again.
+// into two writes (each a flush of its own where dst flushes). The cost:
+// a stream that stops right after such a Read holds its grown buffer (at
+// most 256 KiB) until the source speaks again.
 // A body that outruns its size hint is treated as a stream from then on.
 //
 // A stream whose source can wait for readability ([WaitReadable]: a
-// [ReadWaiter] such as the raw transport's bodies, or a raw socket such as
-// a hijacked client connection) holds no buffer at all while idle: before
-// its first Read, and after every Read of less than 4 KiB, the buffer goes
-// back to its pool and the copy waits for the source's next bytes, taking
-// a buffer again only when they are there. A source that cannot wait
-// (a body from http.Transport) keeps its 4 KiB buffer while idle.
+// [ReadWaiter], or a raw socket, also behind connection wrappers) holds
+// no buffer at all while idle: before its first Read, and after every Read
+// of less than 4 KiB, the buffer goes back to its pool and the copy waits
+// for the source's next bytes, taking a buffer again only when they are
+// there. A source that cannot wait
+// (such as an http.Transport response body) keeps its 4 KiB buffer while
+// idle.
 var Pooled Strategy = pooledStrategy{}
 
 type pooledStrategy struct{}

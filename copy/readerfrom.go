@@ -16,8 +16,8 @@ import (
 // *net.TCPConn (or net/http's response writer over one, for a response that
 // is not chunked, after its first 512 bytes) and src is a raw *net.UnixConn
 // or *net.TCPConn, or an *io.LimitedReader directly over one. That holds in
-// BenchmarkCopy and with a raw upstream transport, but not behind
-// http.Transport: a response body from it is none of those types, so
+// BenchmarkCopy and for a caller that hands over its sockets, but not for
+// an http.Transport response body: it is none of those types, so
 // net.TCPConn.ReadFrom falls back to io.Copy, which allocates a 32 KiB
 // buffer per response (net/http's response.ReadFrom adds its own pooled
 // buffer for the first 512 bytes). ReaderFrom is then no faster than Alloc.

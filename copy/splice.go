@@ -12,8 +12,7 @@ import (
 // A SpliceSource is a source that can hand the socket it is read from to
 // a copy, span by span: each span is some bytes already in memory followed
 // by a known number of bytes still on the socket. A source of known size
-// may be one span; one of unknown size hands as many as it has. The proxy's
-// raw upstream transport's bodies are SpliceSources.
+// may be one span; one of unknown size hands as many as it has.
 type SpliceSource interface {
 	io.Reader
 
