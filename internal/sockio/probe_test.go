@@ -14,31 +14,6 @@ import (
 // waitDeadline bounds every wait in these tests; none sleeps.
 const waitDeadline = 20 * time.Second
 
-// connPair returns both ends of a connected Unix stream socket.
-func connPair(tb testing.TB) (a, b *net.UnixConn) {
-	tb.Helper()
-	ln, err := net.Listen("unix", testsock.Path(tb, "w.sock"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	c, err := net.Dial("unix", ln.Addr().String())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s := <-accepted
-	if s == nil {
-		tb.Fatal("accept failed")
-	}
-	tb.Cleanup(func() { c.Close(); s.Close() })
-	return c.(*net.UnixConn), s.(*net.UnixConn)
-}
-
 // waitAsync runs sockio.WaitConn(c) and delivers its result.
 func waitAsync(c *net.UnixConn) <-chan error {
 	ch := make(chan error, 1)
@@ -61,7 +36,7 @@ func awaitWait(t *testing.T, what string, ch <-chan error) error {
 // when the peer closes (the EOF stays readable), and when the connection
 // itself is closed under it (with an error).
 func TestWaitConn(t *testing.T) {
-	a, b := connPair(t)
+	a, b := testsock.UnixPair(t)
 	ch := waitAsync(a)
 	b.Write([]byte("x"))
 	if err := awaitWait(t, "a byte arrived", ch); err != nil {
@@ -80,7 +55,7 @@ func TestWaitConn(t *testing.T) {
 		t.Fatalf("Read after the peer closed: got %d, %v; want 0, EOF", n, err)
 	}
 
-	c, _ := connPair(t)
+	c, _ := testsock.UnixPair(t)
 	ch = waitAsync(c)
 	c.Close()
 	if err := awaitWait(t, "its connection was closed", ch); !errors.Is(err, net.ErrClosed) {
@@ -92,7 +67,7 @@ func TestWaitConn(t *testing.T) {
 // pending, and its end, asking Readable, Ended and a Probe at each step;
 // none of them may consume the byte.
 func TestReadableEnded(t *testing.T) {
-	a, b := connPair(t)
+	a, b := testsock.UnixPair(t)
 	probe, err := sockio.NewProbe(a)
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +105,7 @@ func TestReadableEnded(t *testing.T) {
 
 // TestProbeAllocs: a Probe, once made, allocates nothing per probe.
 func TestProbeAllocs(t *testing.T) {
-	a, _ := connPair(t)
+	a, _ := testsock.UnixPair(t)
 	probe, err := sockio.NewProbe(a)
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +118,7 @@ func TestProbeAllocs(t *testing.T) {
 // BenchmarkProbe measures one probe of an idle connection: a Probe made
 // once, and Readable, which looks the socket up each time.
 func BenchmarkProbe(b *testing.B) {
-	a, _ := connPair(b)
+	a, _ := testsock.UnixPair(b)
 	b.Run("kind=probe", func(b *testing.B) {
 		probe, err := sockio.NewProbe(a)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/sockproxylab/sockproxy/internal/sockio"
+	"github.com/sockproxylab/sockproxy/internal/testsock"
 )
 
 // wrapped is a bookkeeping wrapper, as a listener's.
@@ -13,7 +14,7 @@ type wrapped struct{ net.Conn }
 func (w wrapped) UnwrapConn() net.Conn { return w.Conn }
 
 func TestUnwrap(t *testing.T) {
-	a, _ := connPair(t)
+	a, _ := testsock.UnixPair(t)
 	for _, tc := range []struct {
 		name string
 		x    any
