@@ -93,8 +93,8 @@ func rawStream(body io.ReadWriteCloser) (c *net.UnixConn, buffered []byte, ok bo
 }
 
 // offersChunkedSplice reports whether a chunked response is offered to a
-// splice strategy s: s splices chunked bodies, and the body is a bulk
-// transfer (isBulk) without trailers. Other chunked responses (small
+// splice strategy s: s is a copy.Splicer (each splices a chunked body's
+// spans), and the body is a bulk transfer (isBulk) without trailers. Other chunked responses (small
 // streams) are copied as Pooled does and not counted.
 func offersChunkedSplice(s bodycopy.Strategy, res *http.Response) bool {
 	if !isSplicer(s) || res.ContentLength >= 0 || len(res.Trailer) > 0 {
