@@ -31,7 +31,7 @@ func (allocStrategy) Copy(ctx context.Context, dst io.Writer, src io.Reader, siz
 		// An error here (a closed source) is the first Read's to report.
 		WaitReadable(src)
 	}
-	buf := make([]byte, allocBufSize)
-	n, err := copyBuffer(dst, src, buf, size)
+	bufs := fixedBuffers(make([]byte, allocBufSize))
+	n, err := copyLoop(dst, src, size, &bufs)
 	return n, c.finish(n, err)
 }

@@ -41,7 +41,7 @@ func BenchmarkCopy(b *testing.B) {
 }
 
 func benchCopy(b *testing.B, s bodycopy.Strategy, size int64) {
-	src, feed := unixPair(b)
+	src, feed := testsock.UnixPair(b)
 	dst := discardConn(b)
 	var wg sync.WaitGroup
 	ops := make(chan struct{})
@@ -81,26 +81,6 @@ func feedLoop(feed net.Conn, ops <-chan struct{}, size int64) {
 			left -= int64(n)
 		}
 	}
-}
-
-// unixPair returns the two ends of a connected Unix socket pair, closed
-// when b ends.
-func unixPair(b *testing.B) (src, feed *net.UnixConn) {
-	l, err := net.Listen("unix", testsock.Path(b, "bench.sock"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	f, err := net.Dial("unix", l.Addr().String())
-	if err != nil {
-		b.Fatalf("dial %s: %v", l.Addr(), err)
-	}
-	c, err := l.Accept()
-	if err != nil {
-		b.Fatalf("accept %s: %v", l.Addr(), err)
-	}
-	b.Cleanup(func() { c.Close(); f.Close() })
-	return c.(*net.UnixConn), f.(*net.UnixConn)
 }
 
 // discardConn returns a TCP connection to a loopback listener that reads and

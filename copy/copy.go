@@ -8,7 +8,7 @@ import (
 	"sync"
 )
 
-// Strategy copies one body from src to dst.
+// Strategy copies one source to one destination.
 type Strategy interface {
 	// Name returns the strategy's registry name, as used by -strategy and
 	// in benchmark names.
@@ -17,7 +17,7 @@ type Strategy interface {
 	// Copy copies from src to dst until src is exhausted or an error occurs,
 	// and returns the number of bytes written to dst.
 	//
-	// size is the body length when known (a Content-Length) or -1. When
+	// size is the number of bytes src holds when known, or -1. When
 	// size >= 0 and src ends after fewer bytes, Copy fails with a read-side
 	// *Error wrapping io.ErrUnexpectedEOF. Bytes beyond size are still
 	// copied; enforcing the length is the caller's business.
@@ -41,9 +41,9 @@ const (
 	// SideUnknown is a failure that cannot be attributed, such as a splice
 	// that moves bytes between two descriptors in one system call.
 	SideUnknown Side = iota
-	// SideRead is a failure reading the source: the upstream.
+	// SideRead is a failure reading the source.
 	SideRead
-	// SideWrite is a failure writing the destination: the client.
+	// SideWrite is a failure writing the destination.
 	SideWrite
 )
 
@@ -58,7 +58,9 @@ func (s Side) String() string {
 	return "unknown"
 }
 
-// Error is a failed copy: which side failed, and why.
+// Error is a failed copy: which side failed, and why. Its text names the
+// side as "source" or "destination"; a caller that knows who is behind
+// each names them itself from Side and Err.
 type Error struct {
 	Side Side
 	Err  error
@@ -67,9 +69,9 @@ type Error struct {
 func (e *Error) Error() string {
 	switch e.Side {
 	case SideRead:
-		return "copy: reading upstream: " + e.Err.Error()
+		return "copy: reading source: " + e.Err.Error()
 	case SideWrite:
-		return "copy: writing to client: " + e.Err.Error()
+		return "copy: writing destination: " + e.Err.Error()
 	}
 	return "copy: " + e.Err.Error()
 }
@@ -107,8 +109,8 @@ func writeErr(err error) error { return &Error{Side: SideWrite, Err: err} }
 //
 // A src with a method ClosesOnDone(ctx context.Context) bool that returns
 // true ends a blocked Read by itself when ctx is done, as closing it would
-// (a proxy.RawTransport body's connection is closed by the round trip's
-// own registration on the same context): when dst is no io.Closer there is
+// (its connection is closed by its owner's own registration on the same
+// context): when dst is no io.Closer there is
 // then nothing to arrange, and the copy costs no allocation at all; finish
 // still turns a failure after ctx is done into ctx's error.
 func closeOnCancel(ctx context.Context, dst io.Writer, src io.Reader) *canceller {
@@ -207,29 +209,6 @@ func ctxError(ctx context.Context, n int64) error {
 
 // errInvalidWrite means a Write returned a count outside [0, len(p)].
 var errInvalidWrite = errors.New("invalid write result")
-
-// copyBuffer copies src to dst through buf, using neither io.WriterTo nor
-// io.ReaderFrom, and labels each error with its side. size is as in
-// Strategy.Copy. It allocates nothing.
-func copyBuffer(dst io.Writer, src io.Reader, buf []byte, size int64) (int64, error) {
-	var written int64
-	for {
-		nr, rerr := src.Read(buf)
-		if nr > 0 {
-			nw, werr := write(dst, buf[:nr])
-			written += int64(nw)
-			if werr != nil {
-				return written, werr
-			}
-		}
-		if rerr == io.EOF {
-			return written, checkSize(written, size)
-		}
-		if rerr != nil {
-			return written, readErr(rerr)
-		}
-	}
-}
 
 // write writes p to dst and labels a failure, a short write or an invalid
 // count as a write-side *Error.

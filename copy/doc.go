@@ -1,12 +1,13 @@
-// Package copy holds the body-copy strategies of the socket proxy: the ways
-// an upstream response body (or one direction of a hijacked stream) is moved
-// to the client.
+// Package copy holds copy strategies: the ways a stream of bytes is moved
+// from a source (an io.Reader) to a destination (an io.Writer). The socket
+// proxy uses them to move each response body and each direction of an
+// upgraded connection, and names the two sides itself.
 //
 // Every strategy implements [Strategy], whose single Copy method plays the
-// role of godoxy's CopyCloseWithContext(ctx, dst, src, sizeHint): it knows the
-// request context (cancellation closes src, and dst where it is an
-// [io.Closer], so a copy blocked in Read or Write returns) and the body size
-// when it is known (the Content-Length, or -1).
+// role of godoxy's CopyCloseWithContext(ctx, dst, src, sizeHint): it knows a
+// context (cancellation closes src, and dst where it is an [io.Closer], so a
+// copy blocked in Read or Write returns) and the number of bytes to expect
+// when it is known (or -1: a stream).
 //
 // The package is named copy, as the design card says, which shadows the
 // builtin copy in any file that imports it under that name; importers that
@@ -27,42 +28,45 @@
 //	readerfrom      ReaderFrom     dst.ReadFrom, else src.WriteTo             none of its own; splice(2) for raw sockets
 //	splice          Splice         SpliceSource spans into dst.ReadFrom,      none where it splices (a pipe from net's pool);
 //	                               raw socket pairs as readerfrom             Pooled's where it falls back
-//	splice-chunked  SpliceChunked  as splice, for chunked bodies only;        as splice; Pooled's elsewhere
-//	                               Pooled for Content-Length and streams
+//	splice-chunked  SpliceChunked  as splice, for spans of unknown size       as splice; Pooled's elsewhere
+//	                               only; Pooled for sized sources and streams
 //
-// alloc is what httputil.ReverseProxy does with no BufferPool; sized is the
-// seed's behaviour; pooled avoids both the per-copy allocation and the
-// one-size buffer; readerfrom lets the standard library pick its fast
-// path, which is splice(2) only when src is a raw *net.UnixConn or
-// *net.TCPConn (possibly under an *io.LimitedReader) and dst a
-// *net.TCPConn or net/http's unchunked response over one: never for a body
-// from http.Transport, where it falls back to a fresh 32 KiB buffer.
+// The three loops are one: copyLoop, which reads into the buffer a
+// strategy lends it and writes what it read. alloc is what
+// httputil.ReverseProxy does with no BufferPool; sized is the seed's
+// behaviour; pooled avoids both the per-copy allocation and the one-size
+// buffer; readerfrom lets the standard library pick its fast path, which
+// is splice(2) only when src is a raw *net.UnixConn or *net.TCPConn
+// (possibly under an *io.LimitedReader) and dst a *net.TCPConn or a writer
+// that hands its ReadFrom to one: never for a source of another type,
+// where it falls back to a fresh 32 KiB buffer.
 //
-// The splice strategies ([Splice], [SpliceChunked]) are this package's
-// answer to a raw upstream transport: its bodies are [SpliceSource]s, whose
-// bytes after the buffered head come straight from the *net.UnixConn, and
-// its upgraded streams are raw sockets. They count every copy on a path
-// they splice as spliced or fallen back ([ReadSpliceCounts]);
-// scripts/prove-splice.sh shows the splice(2) calls under strace.
+// The splice strategies ([Splice], [SpliceChunked]) move the bytes of a
+// [SpliceSource], whose bytes after those already in memory come straight
+// from a *net.UnixConn, and of raw socket pairs, looking through
+// connection wrappers that pass their bytes on unchanged (sockio.Wrapper).
+// They count every copy on a path they splice as spliced or fallen back
+// ([ReadSpliceCounts]); scripts/prove-splice.sh shows the splice(2) calls
+// under strace.
 //
 // A stream (size -1) whose source can wait without a buffer (a
-// [ReadWaiter], or a raw socket: [WaitReadable]) holds no copy buffer
-// while it is idle, in pooled, readerfrom and the splice strategies.
+// [ReadWaiter], or a raw socket, also behind connection wrappers:
+// [WaitReadable]) holds no copy buffer while it is idle, in pooled,
+// readerfrom and the splice strategies.
 //
 // Every strategy also pays for cancellation: with a context that can be
 // done, two small allocations per copy (the context.AfterFunc registration
 // that closes src and dst; its state is pooled), and none when dst is not
 // an io.Closer and src has a ClosesOnDone(ctx) method that returns true
-// (the raw transport's bodies: the transport already closes their
-// connection when that context ends).
+// (a source whose owner already closes it when that context ends).
 //
 // # Errors
 //
 // A successful Copy returns err == nil, not io.EOF. A failed Copy returns an
-// [*Error] whose Side tells a read failure (the upstream) from a write failure
-// (the client); [SideOf] extracts it from a wrapped error. A source that ends
-// before the promised size is a read failure wrapping
-// [io.ErrUnexpectedEOF], so a truncated upstream body is never mistaken for a
+// [*Error] whose Side tells a read failure (the source) from a write failure
+// (the destination); [SideOf] extracts it from a wrapped error. A source
+// that ends before the promised size is a read failure wrapping
+// [io.ErrUnexpectedEOF], so a truncated source is never mistaken for a
 // complete one. A copy stopped by its context returns an error for which
 // errors.Is(err, ctx.Err()) holds (and errors.Is(err, cause) for a cause
 // given to context.WithCancelCause). Only a failure inside splice(2), which
@@ -71,8 +75,8 @@
 //
 // # Flushing
 //
-// Strategies do not flush. The proxy owns flushing and hands a strategy a
-// flushing writer where the response is a stream.
+// Strategies do not flush. A caller that must pass each piece on at once
+// hands a strategy a destination that flushes.
 //
 // # Conformance and benchmarks
 //

@@ -39,18 +39,19 @@ var pooledPool = newClassPool(pooledMin, pooledMax)
 // grown size back at once. A short Read of 4 KiB or more keeps the buffer:
 // the source is still flowing at its own pace (an image save arrives in
 // pieces of a few KiB to 32 KiB), and shrinking would split the next piece
-// into two writes, each a flush and a chunk of its own on a stream. The
-// cost: a stream that stops right after such a Read holds its grown buffer
-// (at most 256 KiB) until the source speaks again.
+// into two writes (each a flush of its own where dst flushes). The cost:
+// a stream that stops right after such a Read holds its grown buffer (at
+// most 256 KiB) until the source speaks again.
 // A body that outruns its size hint is treated as a stream from then on.
 //
 // A stream whose source can wait for readability ([WaitReadable]: a
-// [ReadWaiter] such as the raw transport's bodies, or a raw socket such as
-// a hijacked client connection) holds no buffer at all while idle: before
-// its first Read, and after every Read of less than 4 KiB, the buffer goes
-// back to its pool and the copy waits for the source's next bytes, taking
-// a buffer again only when they are there. A source that cannot wait
-// (a body from http.Transport) keeps its 4 KiB buffer while idle.
+// [ReadWaiter], or a raw socket, also behind connection wrappers) holds
+// no buffer at all while idle: before its first Read, and after every Read
+// of less than 4 KiB, the buffer goes back to its pool and the copy waits
+// for the source's next bytes, taking a buffer again only when they are
+// there. A source that cannot wait
+// (such as an http.Transport response body) keeps its 4 KiB buffer while
+// idle.
 var Pooled Strategy = pooledStrategy{}
 
 type pooledStrategy struct{}
@@ -65,78 +66,14 @@ func (pooledStrategy) Copy(ctx context.Context, dst io.Writer, src io.Reader, si
 
 func pooledCopy(dst io.Writer, src io.Reader, size int64) (int64, error) {
 	p := pooledPool
-	start := p.class(pooledStreamStart)
-	top := p.class(pooledStreamMax)
-	cur := start // the class in hand
+	bufs := buffers{pool: p, start: p.class(pooledStreamStart), top: p.class(pooledStreamMax)}
+	bufs.cur = bufs.start
 	if size >= 0 {
-		cur = p.class(size)
+		bufs.cur = p.class(size)
 	}
-	grown := max(cur, start) // the class a flowing stream has earned
-	// idle: a stream whose source can wait holds no buffer while waiting
-	// for its first bytes and after a short Read (b == nil then).
-	idle := size < 0 && canWait(src)
-	var b *[]byte
-	if !idle {
-		b = p.get(cur)
-	}
-	defer func() {
-		if b != nil {
-			p.put(cur, b)
-		}
-	}()
-	swap := func(c int) {
-		if c != cur {
-			p.put(cur, b)
-			cur, b = c, p.get(c)
-		}
-	}
-
-	var written int64
-	for {
-		if b == nil {
-			// An error here (a closed source) is the next Read's to report.
-			WaitReadable(src)
-			b = p.get(cur)
-		}
-		buf := *b
-		nr, rerr := src.Read(buf)
-		if nr > 0 {
-			nw, werr := write(dst, buf[:nr])
-			written += int64(nw)
-			if werr != nil {
-				return written, werr
-			}
-		}
-		if rerr == io.EOF {
-			return written, checkSize(written, size)
-		}
-		if rerr != nil {
-			return written, readErr(rerr)
-		}
-		if size >= 0 && written <= size {
-			continue // a known size keeps its class
-		}
-		if idle && nr < p.size(start) {
-			// Drained (see below): hold nothing until the source speaks.
-			p.put(cur, b)
-			cur, b = start, nil
-			continue
-		}
-		switch {
-		case nr == len(buf) && cur < grown:
-			swap(grown) // flowing again after a pause
-		case nr == len(buf) && cur < top:
-			grown = min(cur+2, top)
-			swap(grown)
-		case nr < len(buf) && cur > start && nr < p.size(start):
-			// The source had only a few bytes ready: it has drained, and
-			// the next Read may block for long, so hold no more than the
-			// small buffer. A short Read of 4 KiB or more is a source
-			// still flowing at its own pace (dockerd's image save arrives
-			// in pieces of a few KiB to 32 KiB): the buffer is kept, so
-			// that no piece is split into two writes (each a flush and a
-			// chunk of its own on a stream).
-			swap(start)
-		}
-	}
+	bufs.grown = max(bufs.cur, bufs.start)
+	// A stream whose source can wait holds no buffer while waiting for
+	// its first bytes and after a short Read.
+	bufs.idle = size < 0 && canWait(src)
+	return copyLoop(dst, src, size, &bufs)
 }

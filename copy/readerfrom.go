@@ -16,8 +16,8 @@ import (
 // *net.TCPConn (or net/http's response writer over one, for a response that
 // is not chunked, after its first 512 bytes) and src is a raw *net.UnixConn
 // or *net.TCPConn, or an *io.LimitedReader directly over one. That holds in
-// BenchmarkCopy and with a raw upstream transport, but not behind
-// http.Transport: a response body from it is none of those types, so
+// BenchmarkCopy and for a caller that hands over its sockets, but not for
+// an http.Transport response body: it is none of those types, so
 // net.TCPConn.ReadFrom falls back to io.Copy, which allocates a 32 KiB
 // buffer per response (net/http's response.ReadFrom adds its own pooled
 // buffer for the first 512 bytes). ReaderFrom is then no faster than Alloc.
@@ -58,7 +58,7 @@ func (readerFromStrategy) Copy(ctx context.Context, dst io.Writer, src io.Reader
 
 // readerFromCopy is ReaderFrom's copy. idle says src is a stream that can
 // wait: it is waited on before a fast path starts, and the fallback holds
-// its buffer only while src has bytes (idleCopy).
+// its buffer only while src has bytes (see copyLoop).
 func readerFromCopy(dst io.Writer, src io.Reader, idle bool) (int64, error) {
 	_, isRF := dst.(io.ReaderFrom)
 	_, isWT := src.(io.WriterTo)
@@ -96,13 +96,8 @@ func readerFromCopy(dst io.Writer, src io.Reader, idle bool) (int64, error) {
 		}
 		return n, readErr(err)
 	}
-	c := pooledPool.class(allocBufSize)
-	if idle {
-		return idleCopy(dst, src, c)
-	}
-	b := pooledPool.get(c)
-	defer pooledPool.put(c, b)
-	return copyBuffer(dst, src, *b, -1)
+	bufs := classBuffers(pooledPool, pooledPool.class(allocBufSize), idle)
+	return copyLoop(dst, src, -1, &bufs)
 }
 
 // isRawSocket reports whether r is a socket type net's splice code

@@ -55,16 +55,13 @@ func (sizedStrategy) Copy(ctx context.Context, dst io.Writer, src io.Reader, siz
 	} else if size >= 0 {
 		want = min(want, max(size, 1))
 	}
-	var n int64
-	var err error
+	var bufs buffers
 	if want <= sizedSmall {
 		var small [sizedSmall]byte
-		n, err = copyBuffer(dst, src, small[:], size)
+		bufs = fixedBuffers(small[:])
 	} else {
-		tier := sizedPool.class(want)
-		b := sizedPool.get(tier)
-		n, err = copyBuffer(dst, src, *b, size)
-		sizedPool.put(tier, b)
+		bufs = classBuffers(sizedPool, sizedPool.class(want), false)
 	}
+	n, err := copyLoop(dst, src, size, &bufs)
 	return n, c.finish(n, err)
 }

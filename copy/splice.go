@@ -5,84 +5,83 @@ import (
 	"io"
 	"net"
 	"sync/atomic"
+
+	"github.com/sockproxylab/sockproxy/internal/sockio"
 )
 
-// A SpliceSource is a body that can hand the socket it is read from to a
-// copy, span by span: a Content-Length body is one span, a chunked body one
-// span per chunk. The raw upstream transport's bodies are SpliceSources;
-// a body from http.Transport is not.
+// A SpliceSource is a source that can hand the socket it is read from to
+// a copy, span by span: each span is some bytes already in memory followed
+// by a known number of bytes still on the socket. A source of known size
+// may be one span; one of unknown size hands as many as it has.
 type SpliceSource interface {
 	io.Reader
 
-	// Span returns the next span of the body: head, the span's first bytes,
+	// Span returns the next span of the source: head, the span's first bytes,
 	// already in memory (they are consumed: the caller writes them; the
 	// slice is valid until the next call), and rest, a reader straight over
 	// the socket for the span's remaining rest.N bytes (N may be 0). The
 	// caller must move all of rest before calling Span again; a rest that
-	// ends early is a truncated body. At the body's clean end Span returns
-	// io.EOF; any other error is a read failure.
+	// ends early is a truncated source. At the source's clean end Span
+	// returns io.EOF; any other error is a read failure.
 	Span() (head []byte, rest *io.LimitedReader, err error)
 }
 
-// A Splicer is a strategy that moves bytes with splice(2) where it can.
-// The proxy asks it whether it wants chunked bodies too: those can only be
-// spliced when the proxy answers them without chunked framing (see the
-// proxy package).
+// A Splicer is a strategy that moves bytes with splice(2) where it can:
+// [Splice] and [SpliceChunked], which both splice sources of unknown size
+// handed span by span. A caller asks "is it a Splicer" to decide whether
+// to hand such a source to a destination with an io.ReaderFrom. Only this
+// package implements it.
 type Splicer interface {
 	Strategy
-
-	// SplicesChunked reports whether the strategy splices the payload of
-	// chunked bodies.
-	SplicesChunked() bool
+	splicer()
 }
 
 // Splice and SpliceChunked hand the bytes to the kernel with splice(2)
 // where both ends allow it:
 //
-//   - A [SpliceSource] body (the raw transport's) into a dst with an
-//     io.ReaderFrom (net/http's response writer, which splices into its
-//     *net.TCPConn when the response is not chunked): each span's head is
-//     written from memory, its rest goes to dst.ReadFrom as an
-//     *io.LimitedReader over the *net.UnixConn, which net's splice code
-//     recognises. The upstream connection stays reusable: the body is read
-//     exactly to its end. A chunked body is spliced only when the proxy
-//     answers it close-delimited (see [Splicer] and the proxy package).
-//   - A raw socket pair (an upgraded stream after the proxy has forwarded
-//     what was buffered): src a *net.UnixConn or *net.TCPConn into a
+//   - A [SpliceSource] into a dst with an io.ReaderFrom (such as a
+//     *net.TCPConn, or a writer over one that splices in its ReadFrom):
+//     each span's head is written from memory, its rest goes to
+//     dst.ReadFrom as an *io.LimitedReader over the source's
+//     *net.UnixConn, which net's splice code recognises. The source is
+//     read exactly to its end, so its connection stays reusable.
+//   - A raw socket pair (a connection whose earlier bytes the caller has
+//     already forwarded): src a *net.UnixConn or *net.TCPConn into a
 //     *net.TCPConn (TCPConn.ReadFrom), or a *net.TCPConn into a
 //     *net.UnixConn (TCPConn.WriteTo), as ReaderFrom does, looking
-//     through [ConnWrapper]s; a stream is waited on before each splice
-//     (see [WaitReadable]).
+//     through connection wrappers (sockio.Unwrap); a stream is waited on
+//     before each splice (see [WaitReadable]).
 //
-// Splice splices every path it can: Content-Length bodies, chunked bodies
-// and upgraded streams. SpliceChunked splices only chunked bodies (docker
-// save, export), where it removes the proxy's re-chunking, and copies
-// Content-Length bodies and streams as Pooled does: on these machines a
-// large userspace buffer moves a Content-Length body from a Unix socket to
-// TCP with less CPU than splice, and a stream's small messages cost more
-// system calls spliced (see results/README.md).
+// Splice splices every path it can: sources of known size, sources of
+// unknown size handed span by span, and streams between connections.
+// SpliceChunked splices only sources of unknown size (the large ones its
+// caller chooses to hand it that way), and copies sources of known size
+// and streams as Pooled does: on these machines a large userspace buffer
+// moves a sized source from a Unix socket to TCP with less CPU than
+// splice, and a stream's small messages cost more system calls spliced
+// (see results/README.md).
 //
 // A copy on a path the strategy splices is counted as spliced (when it
-// handed at least one span's rest to the kernel: a body that arrived whole
-// with its header has nothing to splice and is not counted), or as a
-// fallback when an end is not a raw socket (a body from http.Transport, a
-// client on a Unix socket, a stream response that must be flushed piece by
-// piece): it is then copied as Pooled does ([ReadSpliceCounts]). A
-// failure inside splice(2) is SideUnknown, as for ReaderFrom; a span that
-// ends early is a SideRead failure wrapping io.ErrUnexpectedEOF.
+// handed at least one span's rest to the kernel: a source whose bytes
+// were all in memory has nothing to splice and is not counted), or as a
+// fallback when an end is not a raw socket (a source that is no
+// SpliceSource, a destination on a Unix socket or without ReadFrom): it
+// is then copied as Pooled does ([ReadSpliceCounts]). A failure inside
+// splice(2) is SideUnknown, as for ReaderFrom; a span that ends early is
+// a SideRead failure wrapping io.ErrUnexpectedEOF.
 var (
-	Splice        Strategy = spliceStrategy{name: "splice", length: true, chunked: true, stream: true}
-	SpliceChunked Strategy = spliceStrategy{name: "splice-chunked", chunked: true}
+	Splice        Strategy = spliceStrategy{name: "splice", sized: true, spans: true, stream: true}
+	SpliceChunked Strategy = spliceStrategy{name: "splice-chunked", spans: true}
 )
 
 // spliceStrategy splices the paths it names.
 type spliceStrategy struct {
-	name                    string
-	length, chunked, stream bool
+	name                 string
+	sized, spans, stream bool
 }
 
-func (s spliceStrategy) Name() string         { return s.name }
-func (s spliceStrategy) SplicesChunked() bool { return s.chunked }
+func (s spliceStrategy) Name() string { return s.name }
+func (spliceStrategy) splicer()       {}
 
 func (s spliceStrategy) Copy(ctx context.Context, dst io.Writer, src io.Reader, size int64) (int64, error) {
 	c := closeOnCancel(ctx, dst, src)
@@ -93,7 +92,7 @@ func (s spliceStrategy) Copy(ctx context.Context, dst io.Writer, src io.Reader, 
 func (s spliceStrategy) copy(dst io.Writer, src io.Reader, size int64) (int64, error) {
 	path := pathOf(dst, src, size)
 	switch {
-	case path == &spliceLength && !s.length, path == &spliceChunked && !s.chunked, path == &spliceStream && !s.stream:
+	case path == &spliceSized && !s.sized, path == &spliceSpans && !s.spans, path == &spliceStream && !s.stream:
 		return pooledCopy(dst, src, size) // not this strategy's to splice
 	}
 	if ss, ok := src.(SpliceSource); ok {
@@ -105,7 +104,7 @@ func (s spliceStrategy) copy(dst io.Writer, src io.Reader, size int64) (int64, e
 			return n, err
 		}
 	}
-	if d, sr := unwrapConn(dst), unwrapConn(src); canSplice(d, sr) {
+	if d, sr := sockio.Unwrap(dst), sockio.Unwrap(src); canSplice(d, sr) {
 		path.spliced.Add(1)
 		n, err := readerFromCopy(d.(io.Writer), sr.(io.Reader), size < 0)
 		if err == nil {
@@ -118,9 +117,9 @@ func (s spliceStrategy) copy(dst io.Writer, src io.Reader, size int64) (int64, e
 }
 
 // spanCopy writes each span's head to dst and hands its rest to rf.
-// spliced reports whether any rest was handed over: a body that was all in
-// memory with its header (a ping) has nothing to splice, and is counted
-// neither as spliced nor as a fallback.
+// spliced reports whether any rest was handed over: a source that was all
+// in memory has nothing to splice, and is counted neither as spliced nor
+// as a fallback.
 func spanCopy(dst io.Writer, rf io.ReaderFrom, src SpliceSource, size int64) (written int64, spliced bool, err error) {
 	for {
 		head, rest, err := src.Span()
@@ -153,38 +152,6 @@ func spanCopy(dst io.Writer, rf io.ReaderFrom, src SpliceSource, size int64) (wr
 	}
 }
 
-// A ConnWrapper is a connection that passes its bytes unchanged to and
-// from the connection it wraps, such as a listener's bookkeeping wrapper
-// around an accepted *net.TCPConn. The splice strategies look through it
-// to splice between the sockets themselves (closing on cancellation still
-// goes through the wrapper). Never implement it on a connection that
-// transforms its bytes, such as a TLS connection.
-type ConnWrapper interface {
-	UnwrapConn() net.Conn
-}
-
-// UnwrapConn returns the connection under c's ConnWrappers, or c.
-func UnwrapConn(c net.Conn) net.Conn {
-	for {
-		w, ok := c.(ConnWrapper)
-		if !ok {
-			return c
-		}
-		c = w.UnwrapConn()
-	}
-}
-
-// unwrapConn is UnwrapConn for any value.
-func unwrapConn(x any) any {
-	for {
-		w, ok := x.(ConnWrapper)
-		if !ok {
-			return x
-		}
-		x = w.UnwrapConn()
-	}
-}
-
 // canSplice reports whether net splices a copy from src to dst by itself:
 // into a *net.TCPConn from a raw socket (TCPConn.ReadFrom), or from a
 // *net.TCPConn into a *net.UnixConn (TCPConn.WriteTo).
@@ -204,12 +171,14 @@ func canSplice(dst, src any) bool {
 // how many were spliced and how many fell back to a buffered copy (Pooled's)
 // because an end was not a raw socket.
 type SpliceCounts struct {
-	// Length counts Content-Length bodies.
-	Length PathCounts
-	// Chunked counts bodies of unknown length (chunked or close-delimited).
-	Chunked PathCounts
-	// Stream counts the directions of upgraded streams (either end a
-	// net.Conn).
+	// Sized counts copies of a known size (size >= 0).
+	Sized PathCounts
+	// Spans counts copies of unknown size (-1) with neither end a net.Conn:
+	// sources handed span by span (SpliceSources), and those that fell
+	// back because they were none.
+	Spans PathCounts
+	// Stream counts copies of unknown size with either end a net.Conn:
+	// one direction of a stream between two connections.
 	Stream PathCounts
 }
 
@@ -222,8 +191,8 @@ type PathCounts struct {
 // Total returns the counts summed over every path.
 func (c SpliceCounts) Total() PathCounts {
 	return PathCounts{
-		Spliced:   c.Length.Spliced + c.Chunked.Spliced + c.Stream.Spliced,
-		Fallbacks: c.Length.Fallbacks + c.Chunked.Fallbacks + c.Stream.Fallbacks,
+		Spliced:   c.Sized.Spliced + c.Spans.Spliced + c.Stream.Spliced,
+		Fallbacks: c.Sized.Fallbacks + c.Spans.Fallbacks + c.Stream.Fallbacks,
 	}
 }
 
@@ -231,9 +200,9 @@ func (c SpliceCounts) Total() PathCounts {
 // the difference of two readings for an interval.
 func ReadSpliceCounts() SpliceCounts {
 	return SpliceCounts{
-		Length:  spliceLength.read(),
-		Chunked: spliceChunked.read(),
-		Stream:  spliceStream.read(),
+		Sized:  spliceSized.read(),
+		Spans:  spliceSpans.read(),
+		Stream: spliceStream.read(),
 	}
 }
 
@@ -242,7 +211,7 @@ func (c SpliceCounts) Sub(old SpliceCounts) SpliceCounts {
 	sub := func(a, b PathCounts) PathCounts {
 		return PathCounts{a.Spliced - b.Spliced, a.Fallbacks - b.Fallbacks}
 	}
-	return SpliceCounts{sub(c.Length, old.Length), sub(c.Chunked, old.Chunked), sub(c.Stream, old.Stream)}
+	return SpliceCounts{sub(c.Sized, old.Sized), sub(c.Spans, old.Spans), sub(c.Stream, old.Stream)}
 }
 
 type pathCounter struct{ spliced, fallbacks atomic.Uint64 }
@@ -251,14 +220,13 @@ func (p *pathCounter) read() PathCounts {
 	return PathCounts{p.spliced.Load(), p.fallbacks.Load()}
 }
 
-var spliceLength, spliceChunked, spliceStream pathCounter
+var spliceSized, spliceSpans, spliceStream pathCounter
 
-// pathOf classifies a copy: a known size is a Content-Length body (or
-// BenchmarkCopy's sized socket copy); of the rest, one with either end a
-// net.Conn is an upgraded stream, any other a chunked body.
+// pathOf classifies a copy: a known size is sized; of the rest, one with
+// either end a net.Conn is a stream, any other spans.
 func pathOf(dst io.Writer, src io.Reader, size int64) *pathCounter {
 	if size >= 0 {
-		return &spliceLength
+		return &spliceSized
 	}
 	if lr, ok := src.(*io.LimitedReader); ok {
 		src = lr.R
@@ -268,5 +236,5 @@ func pathOf(dst io.Writer, src io.Reader, size int64) *pathCounter {
 	if dc || sc {
 		return &spliceStream
 	}
-	return &spliceChunked
+	return &spliceSpans
 }

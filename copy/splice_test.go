@@ -52,17 +52,17 @@ func fullSpans() ([]fakeSpan, string) {
 }
 
 func TestSpliceSpans(t *testing.T) {
-	// A Content-Length body: Splice splices it, SpliceChunked copies it.
+	// A source of known size: Splice splices it, SpliceChunked copies it.
 	for _, tc := range []struct {
 		s       bodycopy.Strategy
 		size    int64
 		path    func(bodycopy.SpliceCounts) bodycopy.PathCounts
 		spliced uint64
 	}{
-		{bodycopy.Splice, 13, func(c bodycopy.SpliceCounts) bodycopy.PathCounts { return c.Length }, 1},
-		{bodycopy.SpliceChunked, 13, func(c bodycopy.SpliceCounts) bodycopy.PathCounts { return c.Length }, 0},
-		{bodycopy.Splice, -1, func(c bodycopy.SpliceCounts) bodycopy.PathCounts { return c.Chunked }, 1},
-		{bodycopy.SpliceChunked, -1, func(c bodycopy.SpliceCounts) bodycopy.PathCounts { return c.Chunked }, 1},
+		{bodycopy.Splice, 13, func(c bodycopy.SpliceCounts) bodycopy.PathCounts { return c.Sized }, 1},
+		{bodycopy.SpliceChunked, 13, func(c bodycopy.SpliceCounts) bodycopy.PathCounts { return c.Sized }, 0},
+		{bodycopy.Splice, -1, func(c bodycopy.SpliceCounts) bodycopy.PathCounts { return c.Spans }, 1},
+		{bodycopy.SpliceChunked, -1, func(c bodycopy.SpliceCounts) bodycopy.PathCounts { return c.Spans }, 1},
 	} {
 		t.Run(fmt.Sprintf("%s/size=%d", tc.s.Name(), tc.size), func(t *testing.T) {
 			spans, want := fullSpans()

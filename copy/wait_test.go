@@ -6,91 +6,50 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
+	"github.com/sockproxylab/sockproxy/internal/sockio"
 	"github.com/sockproxylab/sockproxy/internal/testsock"
 )
 
 // waitDeadline bounds every wait in these tests; none sleeps.
 const waitDeadline = 20 * time.Second
 
-// connPair returns both ends of a connected Unix stream socket.
-func connPair(t *testing.T) (a, b *net.UnixConn) {
-	t.Helper()
-	ln, err := net.Listen("unix", testsock.Path(t, "w.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	c, err := net.Dial("unix", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := <-accepted
-	if s == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { c.Close(); s.Close() })
-	return c.(*net.UnixConn), s.(*net.UnixConn)
-}
+// wrapped is a listener's bookkeeping wrapper (sockio.Wrapper), as
+// cmd/sockproxy's tracked connections: it hides the socket's type.
+type wrapped struct{ net.Conn }
 
-// waitAsync runs bodycopy.WaitReadable(r) and delivers its result.
-func waitAsync(r io.Reader) <-chan error {
-	ch := make(chan error, 1)
-	go func() { ch <- bodycopy.WaitReadable(r) }()
-	return ch
-}
+func (w wrapped) UnwrapConn() net.Conn { return w.Conn }
 
-func awaitWait(t *testing.T, what string, ch <-chan error) error {
-	t.Helper()
-	select {
-	case err := <-ch:
-		return err
-	case <-time.After(waitDeadline):
-		t.Fatalf("WaitReadable did not return after %s", what)
-		return nil
-	}
-}
-
-// TestWaitConn: a wait ends when a byte arrives (which stays readable),
-// when the peer closes (the EOF stays readable), and when the connection
-// itself is closed under it (with an error).
-func TestWaitConn(t *testing.T) {
-	a, b := connPair(t)
-	ch := waitAsync(a)
+// TestWaitReadable: WaitReadable waits on a socket (sockio.WaitConn)
+// under an *io.LimitedReader and under connection wrappers, and leaves the
+// byte for the Read; an exhausted *io.LimitedReader needs no wait, and a
+// reader with no way to wait says so at once.
+func TestWaitReadable(t *testing.T) {
+	a, b := testsock.UnixPair(t)
+	done := make(chan error, 1)
+	go func() { done <- bodycopy.WaitReadable(io.LimitReader(wrapped{wrapped{a}}, 10)) }()
 	b.Write([]byte("x"))
-	if err := awaitWait(t, "a byte arrived", ch); err != nil {
-		t.Fatalf("WaitReadable after a byte: got %v; want nil", err)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("WaitReadable after a byte: got %v; want nil", err)
+		}
+	case <-time.After(waitDeadline):
+		t.Fatal("WaitReadable did not return after a byte arrived")
 	}
 	p := make([]byte, 8)
 	if n, err := a.Read(p); n != 1 || p[0] != 'x' {
-		t.Fatalf("Read after the wait: got %q, %v; want %q (the probe must not consume it)", p[:n], err, "x")
+		t.Fatalf("Read after the wait: got %q, %v; want %q (the wait must not consume it)", p[:n], err, "x")
 	}
-	ch = waitAsync(io.LimitReader(a, 10)) // looked through
-	b.Close()
-	if err := awaitWait(t, "the peer closed", ch); err != nil {
-		t.Fatalf("WaitReadable after the peer closed: got %v; want nil", err)
+	if err := bodycopy.WaitReadable(io.LimitReader(a, 0)); err != nil {
+		t.Errorf("WaitReadable(an exhausted LimitedReader): got %v; want nil", err)
 	}
-	if n, err := a.Read(p); n != 0 || err != io.EOF {
-		t.Fatalf("Read after the peer closed: got %d, %v; want 0, EOF", n, err)
-	}
-
-	c, _ := connPair(t)
-	ch = waitAsync(c)
-	c.Close()
-	if err := awaitWait(t, "its connection was closed", ch); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("WaitReadable on a closed connection: got %v; want net.ErrClosed", err)
-	}
-
 	if err := bodycopy.WaitReadable(strings.NewReader("x")); !errors.Is(err, bodycopy.ErrCannotWait) {
 		t.Errorf("WaitReadable(*strings.Reader): got %v; want ErrCannotWait", err)
 	}
@@ -199,5 +158,92 @@ func TestWaitCancel(t *testing.T) {
 		case <-time.After(waitDeadline):
 			t.Fatalf("%s: Copy did not return after cancel", name)
 		}
+	}
+}
+
+// peekingConn is a wrapped socket that records, at each Read, whether
+// bytes (or the end) were already pending: a copy that waits before it
+// takes a buffer reads only then.
+type peekingConn struct {
+	wrapped
+	mu      sync.Mutex
+	pending []bool
+}
+
+func (c *peekingConn) Read(p []byte) (int, error) {
+	ready := sockio.Readable(c.Conn.(*net.UnixConn))
+	c.mu.Lock()
+	c.pending = append(c.pending, ready)
+	c.mu.Unlock()
+	return c.Conn.Read(p)
+}
+
+// awaitIdle waits until the goroutine running fn (named by its function,
+// such as "TestWaitBehindWrapper.func") is parked in the network poller:
+// the copy has reached its wait, or (holding a buffer) its Read, on an
+// idle source.
+func awaitIdle(t *testing.T, fn string) {
+	t.Helper()
+	deadline := time.Now().Add(waitDeadline)
+	buf := make([]byte, 1<<20)
+	for time.Now().Before(deadline) {
+		n := runtime.Stack(buf, true)
+		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+			if strings.Contains(g, "[IO wait") && strings.Contains(g, fn) {
+				return
+			}
+		}
+		runtime.Gosched()
+	}
+	t.Fatalf("the copy did not park in the network poller")
+}
+
+// TestWaitBehindWrapper copies an idle stream whose source is a socket
+// behind a connection wrapper (a hijacked client connection of
+// cmd/sockproxy): the strategies that hold no buffer while a stream is
+// idle must wait before every Read there too, as they do on the bare
+// socket. Each message is sent only once the copy is parked on the idle
+// source; a strategy that held a buffer would be parked in a Read that
+// found nothing pending.
+func TestWaitBehindWrapper(t *testing.T) {
+	for _, s := range []bodycopy.Strategy{bodycopy.Pooled, bodycopy.ReaderFrom, bodycopy.Splice, bodycopy.SpliceChunked} {
+		t.Run("strategy="+s.Name(), func(t *testing.T) {
+			a, b := testsock.UnixPair(t)
+			src := &peekingConn{wrapped: wrapped{a}}
+			pr, pw := io.Pipe()
+			done := make(chan error, 1)
+			go func() {
+				_, err := s.Copy(context.Background(), struct{ io.Writer }{pw}, src, -1)
+				pw.CloseWithError(err)
+				done <- err
+			}()
+			msgs := []string{"event 1\n", "event 2\n", "event 3\n"}
+			got := make([]byte, 64)
+			for _, m := range msgs {
+				awaitIdle(t, "TestWaitBehindWrapper.func")
+				if _, err := io.WriteString(b, m); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := io.ReadFull(pr, got[:len(m)]); err != nil || string(got[:len(m)]) != m {
+					t.Fatalf("after sending %q: got %q, %v", m, got[:len(m)], err)
+				}
+			}
+			awaitIdle(t, "TestWaitBehindWrapper.func")
+			b.Close()
+			if _, err := io.ReadAll(pr); err != nil {
+				t.Fatalf("copy: %v", err)
+			}
+			if err := <-done; err != nil {
+				t.Fatalf("copy: %v", err)
+			}
+			src.mu.Lock()
+			defer src.mu.Unlock()
+			for i, ready := range src.pending {
+				if !ready {
+					t.Errorf("Read %d of %d: nothing pending; want every Read after a wait (pending %v)", i+1, len(src.pending), src.pending)
+					break
+				}
+			}
+		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/sockproxylab/sockproxy/internal/wire"
 
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
+	"github.com/sockproxylab/sockproxy/internal/sockio"
 )
 
 // This file parks idle streams. A chunked stream from the raw transport
@@ -109,7 +110,7 @@ func (p *ReverseProxy) park(rw http.ResponseWriter, req *http.Request, res *http
 		p.logCopyError(req, req.Context().Err())
 		return true
 	}
-	raw := bodycopy.UnwrapConn(conn)
+	raw := sockio.Unwrap(conn).(net.Conn)
 	s := &parkedStream{
 		p:         p,
 		conn:      conn,
@@ -240,16 +241,16 @@ func (l *handBackListener) Addr() net.Addr { return l.conn.LocalAddr() }
 
 // watchSocket cancels the stream when the client leaves, which it sees
 // as the end of the client's side of the socket without reading it
-// (copy.WaitConn, copy.Ended). Bytes from the client (a request pipelined
+// (sockio.WaitConn, sockio.Ended). Bytes from the client (a request pipelined
 // behind the stream) end the watch and are left for the server to read
 // after the stream; a client that then leaves is seen by the next write.
 func (s *parkedStream) watchSocket() {
 	defer close(s.watchDone)
-	err := bodycopy.WaitConn(s.sc)
+	err := sockio.WaitConn(s.sc)
 	if s.ended.Load() {
 		return // run ended the stream and this wait
 	}
-	if err == nil && !bodycopy.Ended(s.sc) {
+	if err == nil && !sockio.Ended(s.sc) {
 		return // bytes from the client
 	}
 	s.cancel()

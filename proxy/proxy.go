@@ -367,23 +367,32 @@ func (p *ReverseProxy) logCopyError(req *http.Request, err error) {
 // logBodyFailure is logCopyError for a request known by its method and
 // URI (a parked stream's, whose request is gone); ctx is the copy's.
 func (p *ReverseProxy) logBodyFailure(ctx context.Context, method, uri string, err error) {
-	p.logf("proxy: %s failed during body: %s %s: %v", sideName(ctx, err), method, uri, err)
+	f := copyFailure(ctx, err, "upstream", "client")
+	p.logf("proxy: %s failed during body: %s %s: %s: %v", f.side, method, uri, f.op, f.err)
 }
 
-// sideName says who ended a copy: the upstream for a read failure, the
-// client for a write failure or a request context ended by the client
-// leaving.
-func sideName(ctx context.Context, err error) string {
-	switch bodycopy.SideOf(err) {
-	case bodycopy.SideRead:
-		return "upstream"
-	case bodycopy.SideWrite:
-		return "client"
+// copyFailure names the sides of a failed copy from src to dst (each
+// "upstream" or "client"): who failed, what failed, and why. The copy
+// package speaks of its source and destination; this is the one place the
+// proxy puts its own names on them. A read failure is src's, a write
+// failure dst's, a copy ended by ctx the client's (it left, and the
+// request's context ended with it); any other failure (one inside
+// splice(2), between both sockets) is the copy's.
+func copyFailure(ctx context.Context, err error, src, dst string) *streamError {
+	var ce *bodycopy.Error
+	if errors.As(err, &ce) {
+		switch ce.Side {
+		case bodycopy.SideRead:
+			return &streamError{src, "reading " + src, ce.Err}
+		case bodycopy.SideWrite:
+			return &streamError{dst, "writing " + dst, ce.Err}
+		}
 	}
+	side := "copy"
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return "client"
+		side = "client"
 	}
-	return "copy"
+	return &streamError{side, "copying " + src + " to " + dst, err}
 }
 
 // hasBody reports whether the response may carry a body to copy.

@@ -5,7 +5,7 @@ import (
 	"net"
 	"net/http"
 
-	bodycopy "github.com/sockproxylab/sockproxy/copy"
+	"github.com/sockproxylab/sockproxy/internal/sockio"
 )
 
 // This file is the proxy's side of the splice strategies (copy.Splice,
@@ -60,7 +60,7 @@ func resetClient(rw http.ResponseWriter) {
 		panic(http.ErrAbortHandler)
 	}
 	brw.Flush()
-	if tc, ok := bodycopy.UnwrapConn(conn).(*net.TCPConn); ok {
+	if tc, ok := sockio.Unwrap(conn).(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}
 	conn.Close()

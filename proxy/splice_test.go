@@ -75,9 +75,9 @@ func TestSplicePaths(t *testing.T) {
 					return bodycopy.PathCounts{Fallbacks: n}
 				}
 				wantCounts := bodycopy.SpliceCounts{
-					Length:  pc(all, 1),
-					Chunked: pc(true, 1),
-					Stream:  pc(all, 2),
+					Sized:  pc(all, 1),
+					Spans:  pc(true, 1),
+					Stream: pc(all, 2),
 				}
 				if got != wantCounts {
 					t.Errorf("splice counts went up by %+v; want %+v", got, wantCounts)

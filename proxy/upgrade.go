@@ -131,31 +131,15 @@ func (p *ReverseProxy) serveUpgrade(rw http.ResponseWriter, req *http.Request, r
 	}
 }
 
-// streamError is a failed direction of an upgraded stream.
+// streamError is a failed direction of an upgraded stream, or a failed
+// body copy (see copyFailure).
 type streamError struct {
-	side string // who failed: "client" or "upstream"
+	side string // who failed: "client", "upstream" or "copy"
 	op   string // what failed, such as "reading client"
 	err  error
 }
 
 func (e *streamError) Error() string { return e.side + ": " + e.op + ": " + e.err.Error() }
-
-// copyFailure labels a failed copy from src to dst. The copy package's
-// *Error speaks of response bodies ("reading upstream"); a stream's
-// client-to-upstream direction reads the client, so the label is rebuilt
-// from the side and the underlying error.
-func copyFailure(err error, src, dst string) *streamError {
-	var ce *bodycopy.Error
-	if errors.As(err, &ce) {
-		switch ce.Side {
-		case bodycopy.SideRead:
-			return &streamError{src, "reading " + src, ce.Err}
-		case bodycopy.SideWrite:
-			return &streamError{dst, "writing " + dst, ce.Err}
-		}
-	}
-	return &streamError{src, "copying " + src + " to " + dst, err}
-}
 
 // upstreamCopier copies the client's bytes to the upstream: first those
 // net/http had buffered at hijack time, then the connection's. At the
@@ -176,7 +160,7 @@ func (c upstreamCopier) run(ctx context.Context, errc chan<- error) {
 		}
 	}
 	if _, err := c.strategy.Copy(ctx, c.backend, c.client, -1); err != nil {
-		errc <- copyFailure(err, "client", "upstream")
+		errc <- copyFailure(ctx, err, "client", "upstream")
 		return
 	}
 	errc <- closeWrite(c.backend, "upstream")
@@ -192,7 +176,7 @@ type clientCopier struct {
 
 func (c clientCopier) run(ctx context.Context, errc chan<- error) {
 	if _, err := c.strategy.Copy(ctx, c.client, c.backend, -1); err != nil {
-		errc <- copyFailure(err, "upstream", "client")
+		errc <- copyFailure(ctx, err, "upstream", "client")
 		return
 	}
 	errc <- closeWrite(c.client, "client")

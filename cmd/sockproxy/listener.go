@@ -9,6 +9,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/sockproxylab/sockproxy/internal/sockio"
 )
 
 // trackingListener counts and tracks the client connections it accepts.
@@ -116,8 +118,8 @@ func (l *trackingListener) forget(c *trackedConn) {
 // trackedConn is an accepted connection that leaves the listener's set
 // when closed. It passes CloseWrite, ReadFrom and WriteTo on to the
 // underlying connection, so half-closes and net/http's sendfile/splice
-// paths still work through it; NetConn returns the underlying connection
-// for code that needs its concrete type.
+// paths still work through it; code that needs the socket itself looks
+// through it with sockio.Unwrap (see UnwrapConn).
 type trackedConn struct {
 	net.Conn
 	l    *trackingListener
@@ -154,10 +156,9 @@ func (c *trackedConn) WriteTo(w io.Writer) (int64, error) {
 	return io.Copy(w, struct{ io.Reader }{c.Conn})
 }
 
-// NetConn returns the underlying connection.
-func (c *trackedConn) NetConn() net.Conn { return c.Conn }
-
-// UnwrapConn returns the underlying connection: a trackedConn passes its
-// bytes unchanged, so the splice strategies may splice into the socket
-// under it (copy.ConnWrapper).
+// UnwrapConn returns the underlying connection (sockio.Wrapper): a
+// trackedConn passes its bytes unchanged and buffers none, so the copy
+// strategies may wait on and splice into the socket under it.
 func (c *trackedConn) UnwrapConn() net.Conn { return c.Conn }
+
+var _ sockio.Wrapper = (*trackedConn)(nil)

@@ -365,7 +365,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 // many copies spliced and how many fell back to a buffered copy.
 func spliceReport(c bodycopy.SpliceCounts) string {
 	return fmt.Sprintf("splice counts: content-length %d spliced, %d fell back; chunked %d spliced, %d fell back; upgraded streams %d spliced, %d fell back",
-		c.Length.Spliced, c.Length.Fallbacks, c.Chunked.Spliced, c.Chunked.Fallbacks, c.Stream.Spliced, c.Stream.Fallbacks)
+		c.Sized.Spliced, c.Sized.Fallbacks, c.Spans.Spliced, c.Spans.Fallbacks, c.Stream.Spliced, c.Stream.Fallbacks)
 }
 
 // listen listens on host:port or unix:/path; a Unix socket gets mode and

@@ -232,7 +232,7 @@ func (spliceCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range []struct {
 		name   string
 		counts bodycopy.PathCounts
-	}{{"length", c.Length}, {"chunked", c.Chunked}, {"stream", c.Stream}} {
+	}{{"length", c.Sized}, {"chunked", c.Spans}, {"stream", c.Stream}} {
 		ch <- prometheus.MustNewConstMetric(spliceDesc, prometheus.CounterValue, float64(p.counts.Spliced), p.name, "spliced")
 		ch <- prometheus.MustNewConstMetric(spliceDesc, prometheus.CounterValue, float64(p.counts.Fallbacks), p.name, "fallback")
 	}

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	bodycopy "github.com/sockproxylab/sockproxy/copy"
+	"github.com/sockproxylab/sockproxy/internal/sockio"
 )
 
 // ChunkedBody decodes a chunked body (RFC 9112 section 7.1).
@@ -187,7 +187,7 @@ func (b *ChunkedBody) WaitReadable() error {
 	}
 	// Part of the framing only (a lone CR, or the start of a size line):
 	// wait for the rest on the connection.
-	return bodycopy.WaitConn(rc.c)
+	return sockio.WaitConn(rc.c)
 }
 
 // readyBuffered reports whether a Read would return without waiting for
@@ -221,7 +221,7 @@ func (b *ChunkedBody) readyBuffered() bool {
 // ReadyNow reports, without blocking, whether a Read would return at once:
 // readyBuffered, or the connection has bytes pending.
 func (b *ChunkedBody) ReadyNow() bool {
-	return b.readyBuffered() || bodycopy.Readable(b.f.rc.c)
+	return b.readyBuffered() || sockio.Readable(b.f.rc.c)
 }
 
 // WaitIdle waits until a Read would not block or d has passed, holding no

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
+	"github.com/sockproxylab/sockproxy/internal/sockio"
 )
 
 // conn is one upstream connection with its buffers.
@@ -18,8 +19,8 @@ type conn struct {
 	br *bufio.Reader // the connection's read buffer (writes take one from writers)
 
 	idleSince time.Time
-	abort     func()          // closes c; made once, for context.AfterFunc
-	probe     *bodycopy.Probe // checks c for bytes or its end before a reuse; made at the first
+	abort     func()        // closes c; made once, for context.AfterFunc
+	probe     *sockio.Probe // checks c for bytes or its end before a reuse; made at the first
 
 	headReader // parsing scratch, reused by every response on this connection
 
@@ -62,7 +63,7 @@ func (rc *conn) unsolicited() bool {
 		return false
 	}
 	if rc.probe == nil {
-		p, err := bodycopy.NewProbe(rc.c)
+		p, err := sockio.NewProbe(rc.c)
 		if err != nil {
 			return true
 		}
@@ -93,13 +94,13 @@ func (rc *conn) waitReadable() error {
 		return nil
 	}
 	if rc.br.Size() != bufSize {
-		return bodycopy.WaitConn(rc.c)
+		return sockio.WaitConn(rc.c)
 	}
 	br := rc.br
 	rc.br = nil
 	br.Reset(nil) // keep no connection alive from the pool
 	idleReaders.Put(br)
-	err := bodycopy.WaitConn(rc.c)
+	err := sockio.WaitConn(rc.c)
 	if v, ok := idleReaders.Get().(*bufio.Reader); ok {
 		v.Reset(rc.c)
 		rc.br = v
