@@ -101,12 +101,13 @@ func targetFor(b *testing.B, r row, preset, met string) *target {
 		t = &target{client: newClient(dial), baseURL: "http://docker", dial: dial}
 	} else {
 		h, err := proxy.New(proxy.Config{
-			Setup:    r.setup,
-			Socket:   up.Path(),
-			MaxConns: maxConc,
-			ErrorLog: log.New(os.Stderr, "proxy "+strategy+": ", 0),
-			Policy:   pol,
-			Observer: observer(met),
+			Mode:      r.setup.Mode,
+			Transport: r.setup.Transport,
+			Socket:    up.Path(),
+			MaxConns:  maxConc,
+			ErrorLog:  log.New(os.Stderr, "proxy "+strategy+": ", 0),
+			Policy:    pol,
+			Observer:  observer(met),
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -52,7 +52,7 @@ func TestPolicyCLI(t *testing.T) {
 		}
 		t.Run("mode="+mode, func(t *testing.T) {
 			t.Parallel()
-			h, err := proxy.New(proxy.Config{Setup: setupOf(mode), Socket: engine.Socket(), Policy: pol,
+			h, err := proxy.New(proxy.Config{Mode: setupOf(mode).Mode, Transport: setupOf(mode).Transport, Socket: engine.Socket(), Policy: pol,
 				ErrorLog: log.New(newTestLog(t), "proxy: ", 0)})
 			if err != nil {
 				t.Fatal(err)

@@ -67,7 +67,7 @@ func startTarget(t *testing.T, mode string) string {
 	if mode == "direct" {
 		return engine.Host()
 	}
-	h, err := proxy.New(proxy.Config{Setup: setupOf(mode), Socket: engine.Socket(), ErrorLog: log.New(newTestLog(t), "proxy: ", 0)})
+	h, err := proxy.New(proxy.Config{Mode: setupOf(mode).Mode, Transport: setupOf(mode).Transport, Socket: engine.Socket(), ErrorLog: log.New(newTestLog(t), "proxy: ", 0)})
 	if err != nil {
 		t.Fatalf("proxy.New(%q): %v", mode, err)
 	}

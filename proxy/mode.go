@@ -39,12 +39,13 @@ func Modes() []string {
 
 // Config describes a proxy to one upstream Unix socket.
 type Config struct {
-	// Setup is the mode and the transport; the zero Setup is
-	// [DefaultSetup] (an empty Mode or Transport takes its default, see
-	// [Setup]). Mode "stdlib" runs over either transport, so that stdlib
-	// over "raw" isolates the transport; mode "stdlib-default" is defined
-	// by Go's default transport and accepts only "std".
-	Setup
+	// Mode and Transport are the proxy's [Setup] (see [Config.Setup]): an
+	// empty one takes its default, so the zero Config runs [DefaultSetup].
+	// Mode "stdlib" runs over either transport, so that stdlib over "raw"
+	// isolates the transport; mode "stdlib-default" is defined by Go's
+	// default transport and accepts only "std".
+	Mode      string // a name from Modes(); "" means DefaultMode
+	Transport string // a name from Transports(); "" means DefaultTransport(Mode)
 
 	Socket   string      // upstream Unix socket path (required)
 	MaxConns int         // concurrency the upstream transport is sized for (idle conns kept); 0 means 64
@@ -65,6 +66,9 @@ type Config struct {
 	// nil observes nothing.
 	Observer Observer
 }
+
+// Setup returns c's mode and transport as a [Setup].
+func (c Config) Setup() Setup { return Setup{Mode: c.Mode, Transport: c.Transport} }
 
 // Proxy is the handler [New] builds: this package's [ReverseProxy] for a
 // copy strategy, or Go's httputil.ReverseProxy for the stdlib modes.
@@ -91,7 +95,7 @@ func (p *Proxy) CloseIdleConnections() { p.idle.CloseIdleConnections() }
 // Setup returns the proxy's mode and transport, defaults filled in.
 func (p *Proxy) Setup() Setup { return p.setup }
 
-// New returns the proxy for cfg.Setup, proxying to cfg.Socket. The error
+// New returns the proxy for cfg.Setup(), proxying to cfg.Socket. The error
 // names an unknown mode or transport, or a pair that does not go together,
 // and lists the valid values.
 //
@@ -103,7 +107,7 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.Socket == "" {
 		return nil, errors.New("proxy: no upstream socket")
 	}
-	setup := cfg.Setup.withDefaults()
+	setup := cfg.Setup().withDefaults()
 	if err := setup.Validate(); err != nil {
 		return nil, err
 	}

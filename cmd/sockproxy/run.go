@@ -266,7 +266,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if o.accessLog {
 		obs = append(obs, accessLog{logger})
 	}
-	cfg := proxy.Config{Setup: o.setup, Socket: o.socket, MaxConns: o.maxConns, ErrorLog: errorLog,
+	cfg := proxy.Config{Mode: o.setup.Mode, Transport: o.setup.Transport, Socket: o.socket, MaxConns: o.maxConns, ErrorLog: errorLog,
 		ParkIdle: time.Duration(o.parkIdle), Policy: pol}
 	switch len(obs) {
 	case 0:
