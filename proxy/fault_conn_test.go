@@ -544,12 +544,7 @@ func TestFaultHalfOpenStream(t *testing.T) {
 						t.Errorf("client read %d more bytes, %v; want EOF", m, err)
 					}
 				}
-				handlersDone := make(chan struct{})
-				go func() {
-					handlers.Wait()
-					close(handlersDone)
-				}()
-				if _, err := waitFor(handlersDone, "the proxy's handler to return"); err != nil {
+				if err := waitGroup(&handlers, "the proxy's handler to return"); err != nil {
 					t.Fatal(err)
 				}
 				if got := cl.closes.Load(); got != 1 {

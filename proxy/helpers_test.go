@@ -325,12 +325,7 @@ func startFront(t testing.TB, s Setup, socket string, opts ...frontOption) *fron
 		ts.Start()
 	}
 	stop := sync.OnceFunc(func() {
-		done := make(chan struct{})
-		go func() {
-			inFlight.Wait()
-			close(done)
-		}()
-		if _, err := waitFor(done, "the requests and parked streams to end"); err != nil {
+		if err := waitGroup(&inFlight, "the requests and parked streams to end"); err != nil {
 			t.Error(err)
 		}
 		ts.Close()
@@ -418,6 +413,17 @@ func (f *frontEnd) dial(t *testing.T) *net.TCPConn {
 	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(testDeadline))
 	return c.(*net.TCPConn)
+}
+
+// waitGroup waits for wg until the test deadline.
+func waitGroup(wg *sync.WaitGroup, what string) error {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	_, err := waitFor(done, what)
+	return err
 }
 
 // waitFor waits for a value on ch until the test deadline.
