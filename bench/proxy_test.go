@@ -42,17 +42,38 @@ var shapes = []shape{
 	{name: "upgrade", sizes: []int64{64}},
 }
 
-// strategies are the benchmark's strategy values: the floor, then every
-// proxy mode in presentation order.
-func strategies() []string { return append([]string{"direct"}, proxy.Modes()...) }
+// row is one strategy × transport of the benchmark: the floor ("direct",
+// no proxy) or one of proxy.Setups().
+type row struct {
+	direct bool
+	setup  proxy.Setup // the proxy's, when not direct
+}
 
-// transports returns the transport values for strategy st: "" (std, the
-// key omitted), then "raw" for every proxy mode that accepts it.
-func transports(st string) []string {
-	if st == "direct" || st == proxy.ModeStdlibDefault {
-		return []string{""}
+// rows are the benchmark's rows in presentation order: the floor, then
+// every proxy setup (each mode over std, then over raw where it runs).
+func rows() []row {
+	out := []row{{direct: true}}
+	for _, s := range proxy.Setups() {
+		out = append(out, row{setup: s})
 	}
-	return []string{"", proxy.TransportRaw}
+	return out
+}
+
+// strategy is the row's strategy key: "direct" or the proxy's mode.
+func (r row) strategy() string {
+	if r.direct {
+		return "direct"
+	}
+	return r.setup.Mode
+}
+
+// transport is the row's transport key: "raw", or "" (the key omitted)
+// for std and for the floor.
+func (r row) transport() string {
+	if r.direct || r.setup.Transport == proxy.TransportStd {
+		return ""
+	}
+	return r.setup.Transport
 }
 
 // policies returns the policy values for a strategy, transport and shape:
@@ -107,36 +128,35 @@ func BenchmarkProxy(b *testing.B) {
 		}
 		for _, size := range sizes {
 			for _, conc := range concs {
-				for _, st := range strategies() {
-					for _, tr := range transports(st) {
-						for _, pm := range policyMetrics(st, tr, sh.name) {
-							pol, met := pm[0], pm[1]
-							name := "strategy=" + st
-							if tr != "" {
-								name += "/transport=" + tr
-							}
-							if pol != "" {
-								name += "/policy=" + pol
-							}
-							if met != "" {
-								name += "/metrics=" + met
-							}
-							name += "/shape=" + sh.name
-							if size >= 0 {
-								name += "/size=" + units.FormatSize(size)
-							}
-							if conc > 0 {
-								name += "/conc=" + strconv.Itoa(conc)
-							}
-							b.Run(name, func(b *testing.B) {
-								t := targetFor(b, st, tr, pol, met)
-								if sh.name == "upgrade" {
-									benchUpgrade(b, t, st, int(size))
-									return
-								}
-								benchRequest(b, t, st, sh, size, max(conc, 1))
-							})
+				for _, r := range rows() {
+					st, tr := r.strategy(), r.transport()
+					for _, pm := range policyMetrics(st, tr, sh.name) {
+						pol, met := pm[0], pm[1]
+						name := "strategy=" + st
+						if tr != "" {
+							name += "/transport=" + tr
 						}
+						if pol != "" {
+							name += "/policy=" + pol
+						}
+						if met != "" {
+							name += "/metrics=" + met
+						}
+						name += "/shape=" + sh.name
+						if size >= 0 {
+							name += "/size=" + units.FormatSize(size)
+						}
+						if conc > 0 {
+							name += "/conc=" + strconv.Itoa(conc)
+						}
+						b.Run(name, func(b *testing.B) {
+							t := targetFor(b, r, pol, met)
+							if sh.name == "upgrade" {
+								benchUpgrade(b, t, st, int(size))
+								return
+							}
+							benchRequest(b, t, st, sh, size, max(conc, 1))
+						})
 					}
 				}
 			}

@@ -75,14 +75,15 @@ func observer(met string) proxy.Observer {
 	return metrics.New(metrics.Options{Version: "bench"})
 }
 
-// targetFor returns the target for strategy over transport ("" or "raw"),
-// starting its proxy on first use.
-func targetFor(b *testing.B, strategy, transport, preset, met string) *target {
+// targetFor returns the target for row r, starting its proxy on first
+// use.
+func targetFor(b *testing.B, r row, preset, met string) *target {
 	b.Helper()
 	up := simulator(b)
 	mu.Lock()
 	defer mu.Unlock()
-	key := strategy + "/" + transport + "/" + preset + "/" + met
+	strategy := r.strategy()
+	key := strategy + "/" + r.transport() + "/" + preset + "/" + met
 	var pol *policy.Policy
 	if preset != "" {
 		var err error
@@ -94,15 +95,15 @@ func targetFor(b *testing.B, strategy, transport, preset, met string) *target {
 		return t
 	}
 	var t *target
-	if strategy == "direct" {
+	if r.direct {
 		path := up.Path()
 		dial := func() (net.Conn, error) { return net.Dial("unix", path) }
 		t = &target{client: newClient(dial), baseURL: "http://docker", dial: dial}
 	} else {
 		h, err := proxy.New(proxy.Config{
+			Mode:      r.setup.Mode,
+			Transport: r.setup.Transport,
 			Socket:    up.Path(),
-			Mode:      strategy,
-			Transport: transport,
 			MaxConns:  maxConc,
 			ErrorLog:  log.New(os.Stderr, "proxy "+strategy+": ", 0),
 			Policy:    pol,

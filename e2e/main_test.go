@@ -274,9 +274,9 @@ func (c *check) Fatalf(format string, args ...any) {
 		c.known = true
 		c.Skipf("known difference of engine %s %s (%s): %s", engineKind, engineVersion, diff.why, fmt.Sprintf(format, args...))
 	}
-	if name, _ := modeBase(c.mode); modeKnown[name][c.step] != "" {
+	if why := modeKnown[setupOf(c.mode).Mode][c.step]; why != "" {
 		c.known = true
-		c.Skipf("known difference of mode %s (%s): %s", c.mode, modeKnown[name][c.step], fmt.Sprintf(format, args...))
+		c.Skipf("known difference of mode %s (%s): %s", c.mode, why, fmt.Sprintf(format, args...))
 	}
 	c.T.Fatalf(format, args...)
 }
@@ -295,7 +295,7 @@ func checkEngineKnown() error {
 			continue
 		}
 		for _, mode := range table.modes {
-			if name, _ := modeBase(mode); mode != "direct" && modeKnown[name][stepName] == "" && strings.HasPrefix(row[mode], outcomeKnown) {
+			if mode != "direct" && modeKnown[setupOf(mode).Mode][stepName] == "" && strings.HasPrefix(row[mode], outcomeKnown) {
 				errs = append(errs, fmt.Errorf("step %q is listed as a known difference of engine %s, "+
 					"but it passed in mode direct and failed in mode %s: that failure is the proxy's", stepName, engineKind, mode))
 			}

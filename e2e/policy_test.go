@@ -47,18 +47,17 @@ func TestPolicyCLI(t *testing.T) {
 	t.Cleanup(func() { owner.exec(nil, nil, nil, "rm", "-f", id) })
 
 	for _, mode := range modes() {
-		name, transport := modeBase(mode)
-		if mode == "direct" || name == proxy.ModeStdlib || name == proxy.ModeStdlibDefault {
+		if mode == "direct" || setupOf(mode).IsStdlib() {
 			continue // the project's strategies
 		}
 		t.Run("mode="+mode, func(t *testing.T) {
 			t.Parallel()
-			h, err := proxy.New(proxy.Config{Socket: engine.Socket(), Mode: name, Transport: transport, Policy: pol,
+			h, err := proxy.New(proxy.Config{Mode: setupOf(mode).Mode, Transport: setupOf(mode).Transport, Socket: engine.Socket(), Policy: pol,
 				ErrorLog: log.New(newTestLog(t), "proxy: ", 0)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(h.(interface{ CloseIdleConnections() }).CloseIdleConnections)
+			t.Cleanup(h.CloseIdleConnections)
 			d := &dockerCLI{host: serve(t, h), config: t.TempDir()}
 			s := func(name string, f func(c *check)) { step(t, mode, "policy", name, f) }
 

@@ -18,24 +18,32 @@ import (
 // engine's own socket with no proxy in between (the floor; a failure there
 // is the engine's or the test's, not a proxy's), then every proxy mode over
 // the std transport, then every mode that accepts it over the raw transport
-// as "NAME/transport=raw" (so subtests read mode=NAME/transport=raw/STEP).
+// as "NAME/transport=raw" (so subtests read mode=NAME/transport=raw/STEP);
+// the pairs are proxy.Setups().
 //
-// This, modeBase and startTarget are the one place that knows about the
+// This, setupOf and startTarget are the one place that knows about the
 // proxy.
 func modes() []string {
-	m := append([]string{"direct"}, proxy.Modes()...)
-	for _, mode := range proxy.Modes() {
-		if mode != proxy.ModeStdlibDefault {
-			m = append(m, mode+"/transport="+proxy.TransportRaw)
+	m := []string{"direct"}
+	var raw []string
+	for _, s := range proxy.Setups() {
+		if s.Transport == proxy.TransportStd {
+			m = append(m, s.Mode)
+		} else {
+			raw = append(raw, s.Mode+"/transport="+s.Transport)
 		}
 	}
-	return m
+	return append(m, raw...)
 }
 
-// modeBase splits a modes() entry into the proxy mode and transport.
-func modeBase(mode string) (name, transport string) {
-	name, transport, _ = strings.Cut(mode, "/transport=")
-	return name, transport
+// setupOf returns the proxy setup of a modes() entry other than "direct":
+// a bare mode name is over the std transport.
+func setupOf(mode string) proxy.Setup {
+	name, transport, ok := strings.Cut(mode, "/transport=")
+	if !ok {
+		transport = proxy.TransportStd
+	}
+	return proxy.Setup{Mode: name, Transport: transport}
 }
 
 // forEachMode runs f as the subtest "mode=NAME" of t for every mode, all at
@@ -59,14 +67,11 @@ func startTarget(t *testing.T, mode string) string {
 	if mode == "direct" {
 		return engine.Host()
 	}
-	name, transport := modeBase(mode)
-	h, err := proxy.New(proxy.Config{Socket: engine.Socket(), Mode: name, Transport: transport, ErrorLog: log.New(newTestLog(t), "proxy: ", 0)})
+	h, err := proxy.New(proxy.Config{Mode: setupOf(mode).Mode, Transport: setupOf(mode).Transport, Socket: engine.Socket(), ErrorLog: log.New(newTestLog(t), "proxy: ", 0)})
 	if err != nil {
 		t.Fatalf("proxy.New(%q): %v", mode, err)
 	}
-	if ic, ok := h.(interface{ CloseIdleConnections() }); ok {
-		t.Cleanup(ic.CloseIdleConnections) // runs after serve's cleanup: the server is closed first
-	}
+	t.Cleanup(h.CloseIdleConnections) // runs after serve's cleanup: the server is closed first
 	return serve(t, h)
 }
 

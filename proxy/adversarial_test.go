@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"strings"
@@ -23,27 +22,6 @@ import (
 // kind of response, bytes an idle upstream connection was never asked
 // for, a 101 nobody asked for, HTTP/1.0 clients, repeated
 // Content-Length). Each runs for every mode and transport.
-
-// adversarialFront serves the proxy for mode over transport in front of
-// socket, parking streams at their first idle moment (as startProxy does).
-func adversarialFront(t *testing.T, mode, transport, socket string) *frontEnd {
-	t.Helper()
-	return configuredFront(t, mode, transport, socket, func(cfg *Config) { cfg.ParkIdle = testParkIdle })
-}
-
-// configuredFront serves the proxy of hostileConfig, changed by edit, in
-// front of socket.
-func configuredFront(t *testing.T, mode, transport, socket string, edit func(*Config)) *frontEnd {
-	t.Helper()
-	lb := &logBuffer{}
-	cfg := hostileConfig(socket, mode, transport, log.New(lb, "", 0))
-	edit(&cfg)
-	h, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return serveFront(t, h, lb, nil, false)
-}
 
 // chunkedBody frames data as chunks of piece bytes, with the last chunk.
 func chunkedBody(data []byte, piece int) string {
@@ -91,7 +69,7 @@ func TestRequestBodyEarlyAnswer(t *testing.T) {
 	}
 	request := "POST /build HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\n" + chunkedBody(body, 32<<10)
 
-	forEachModeTransport(t, func(t *testing.T, mode, transport string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		for _, tc := range []struct {
 			name  string
 			serve func(n int64, c net.Conn, br *bufio.Reader)
@@ -107,7 +85,7 @@ func TestRequestBodyEarlyAnswer(t *testing.T) {
 			}},
 		} {
 			up := startScripted(t, tc.serve)
-			f := adversarialFront(t, mode, transport, up.path)
+			f := startFront(t, s, up.path, parkAtOnce)
 			c := f.dial(t)
 			go io.WriteString(c, request) // the proxy reads it as the upstream asks
 			res, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -118,7 +96,7 @@ func TestRequestBodyEarlyAnswer(t *testing.T) {
 					err = fmt.Errorf("got %d with the upstream's hash %q; want 200 and %q (the whole body)", res.StatusCode, got, want)
 				}
 			}
-			expect(t, mode, "request-body/"+tc.name, err)
+			expect(t, s.Mode, "request-body/"+tc.name, err)
 		}
 
 		// The upstream refuses at once; the client has sent 10 KiB of a
@@ -133,14 +111,14 @@ func TestRequestBodyEarlyAnswer(t *testing.T) {
 			}
 			io.Copy(io.Discard, br)
 		})
-		f := adversarialFront(t, mode, transport, up.path)
+		f := startFront(t, s, up.path, parkAtOnce)
 		c := f.dial(t)
 		fmt.Fprintf(c, "POST /images/load HTTP/1.1\r\nHost: d\r\nContent-Length: %d\r\n\r\n%s", 1<<20, body[:10<<10])
 		res, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err == nil && res.StatusCode != http.StatusRequestEntityTooLarge {
 			err = fmt.Errorf("got %s; want 413", res.Status)
 		}
-		expect(t, mode, "request-body/early-refusal", err)
+		expect(t, s.Mode, "request-body/early-refusal", err)
 	})
 }
 
@@ -165,9 +143,9 @@ var responseKinds = []struct{ name, path string }{
 // ping already buffered by net/http, and after a close-delimited image
 // save (see splice.go).
 func TestConnectionCloseEveryKind(t *testing.T) {
-	forEachModeTransport(t, func(t *testing.T, mode, transport string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		sim := startSim(t, shortSock(t))
-		f := adversarialFront(t, mode, transport, sim.Path())
+		f := startFront(t, s, sim.Path(), parkAtOnce)
 		for _, kind := range responseKinds {
 			for _, v := range []struct {
 				name               string
@@ -254,7 +232,7 @@ func shortSock(t *testing.T) string {
 // unsolicited one (which could be another client's).
 func TestUnsolicitedBytesOnIdleConn(t *testing.T) {
 	const evil = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL"
-	forEachModeTransport(t, func(t *testing.T, mode, transport string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		for _, later := range []bool{false, true} {
 			inject := make(chan struct{})
 			injected := make(chan struct{}, 1)
@@ -284,7 +262,7 @@ func TestUnsolicitedBytesOnIdleConn(t *testing.T) {
 					}
 				}
 			})
-			f := adversarialFront(t, mode, transport, up.path)
+			f := startFront(t, s, up.path, parkAtOnce)
 			tr := &http.Transport{}
 			c := &http.Client{Transport: tr, Timeout: testDeadline}
 			if code, body, err := getBody(c, f.URL+"/first"); err != nil || body != "OK" {
@@ -296,7 +274,7 @@ func TestUnsolicitedBytesOnIdleConn(t *testing.T) {
 			if _, err := waitFor(injected, "the upstream to write its unsolicited answer"); err != nil {
 				t.Fatal(err)
 			}
-			if transport != TransportRaw {
+			if s.Transport != TransportRaw {
 				// Go's transport sees the bytes in its idle connection's
 				// own read, concurrently: wait until it has closed it.
 				if _, err := waitFor(closed, "Go's transport to close the connection"); err != nil {
@@ -330,7 +308,7 @@ func TestUnaskedSwitch(t *testing.T) {
 		{"connection-only", upgrade, "HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\n\r\n"},
 		{"other-protocol", upgrade, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"},
 	}
-	forEachModeTransport(t, func(t *testing.T, mode, transport string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		for _, tc := range cases {
 			up := startScripted(t, func(n int64, c net.Conn, br *bufio.Reader) {
 				if _, err := http.ReadRequest(br); err == nil {
@@ -338,7 +316,7 @@ func TestUnaskedSwitch(t *testing.T) {
 				}
 				io.Copy(io.Discard, br) // until the proxy closes
 			})
-			f := adversarialFront(t, mode, transport, up.path)
+			f := startFront(t, s, up.path, parkAtOnce)
 			c := f.dial(t)
 			io.WriteString(c, tc.request)
 			res, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -361,9 +339,9 @@ func TestUnaskedSwitch(t *testing.T) {
 // Expect: 100-continue does not go upstream (RFC 9110 sections 15.2 and
 // 10.1.1).
 func TestHTTP10Clients(t *testing.T) {
-	forEachModeTransport(t, func(t *testing.T, mode, transport string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		sim := startSim(t, shortSock(t))
-		f := adversarialFront(t, mode, transport, sim.Path())
+		f := startFront(t, s, sim.Path(), parkAtOnce)
 
 		for _, p := range []struct{ name, path string }{
 			{"chunked", "/images/x/get?size=4MiB&fail_after=1000000"},
@@ -379,7 +357,7 @@ func TestHTTP10Clients(t *testing.T) {
 			} else {
 				err = nil
 			}
-			expect(t, mode, "http10/truncated-"+p.name, err)
+			expect(t, s.Mode, "http10/truncated-"+p.name, err)
 		}
 
 		c := f.dial(t)
@@ -409,7 +387,7 @@ func TestHTTP10Clients(t *testing.T) {
 // carries Expect: 100-continue: neither may reach the client, and the
 // expectation must not reach the upstream.
 func TestHTTP10Informational(t *testing.T) {
-	forEachModeTransport(t, func(t *testing.T, mode, transport string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		expectSeen := make(chan string, 1)
 		up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			expectSeen <- r.Header.Get("Expect")
@@ -418,7 +396,7 @@ func TestHTTP10Informational(t *testing.T) {
 			io.Copy(io.Discard, r.Body) // answers 100 Continue when asked
 			io.WriteString(w, "done")
 		}))
-		f := adversarialFront(t, mode, transport, up)
+		f := startFront(t, s, up, parkAtOnce)
 		c := f.dial(t)
 		io.WriteString(c, "POST /build HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc")
 		got, _ := io.ReadAll(c)
@@ -429,14 +407,14 @@ func TestHTTP10Informational(t *testing.T) {
 		if e, werr := waitFor(expectSeen, "the upstream's request"); werr != nil || e != "" {
 			err = errors.Join(err, fmt.Errorf("upstream got Expect %q (%v); want none", e, werr))
 		}
-		expect(t, mode, "http10/1xx", err)
+		expect(t, s.Mode, "http10/1xx", err)
 	})
 }
 
 // TestDuplicateContentLength has the upstream repeat an identical
 // Content-Length field; the client must get it once.
 func TestDuplicateContentLength(t *testing.T) {
-	forEachModeTransport(t, func(t *testing.T, mode, transport string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		up := startScripted(t, func(n int64, c net.Conn, br *bufio.Reader) {
 			for {
 				if _, _, err := readRequest(br); err != nil {
@@ -445,7 +423,7 @@ func TestDuplicateContentLength(t *testing.T) {
 				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc")
 			}
 		})
-		f := adversarialFront(t, mode, transport, up.path)
+		f := startFront(t, s, up.path, parkAtOnce)
 		c := f.dial(t)
 		io.WriteString(c, "GET /x HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
 		got, _ := io.ReadAll(c)

@@ -27,9 +27,13 @@
 //
 // # Transports
 //
-// Config.Transport picks the upstream transport (see [Transports]):
+// Config.Transport picks the upstream transport (see [Transports]); a
+// [Setup] names a mode and a transport, [Setups] lists the valid pairs. An
+// empty transport is [DefaultTransport] of the mode: "raw" for this
+// package's ReverseProxy, "std" for the stdlib modes (before, it was "std"
+// for every mode).
 //
-//   - "std" (or ""): Go's *http.Transport from [NewTransport].
+//   - "std": Go's *http.Transport from [NewTransport].
 //   - "raw": [RawTransport], HTTP/1.1 over a pool of raw *net.UnixConn with
 //     one reused bufio.Reader per connection and a pooled bufio.Writer per
 //     request (an idle or streaming connection holds no write buffer), the

@@ -184,9 +184,9 @@ func (e *runEngine) attach(w http.ResponseWriter, r *http.Request) {
 // the never-written stdin attach included. The output must arrive whole,
 // followed by EOF, and the stdin attach must see EOF.
 func TestDockerPyRun(t *testing.T) {
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		e := newRunEngine()
-		f := startProxy(t, mode, startUpstream(t, e))
+		f := startFront(t, s, startUpstream(t, e), parkAtOnce)
 		api := f.dial(t) // docker-py's pooled connection for plain requests
 		apiBR := bufio.NewReader(api)
 
@@ -239,7 +239,7 @@ func TestDockerPyRun(t *testing.T) {
 // then closes the stream. The client never writes; it reads until EOF.
 func TestDockerPyExec(t *testing.T) {
 	const config = `{"Tty": false, "Detach": false}`
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		read101 := make(chan struct{})
 		done := make(chan error, 1)
 		up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -262,7 +262,7 @@ func TestDockerPyExec(t *testing.T) {
 			_, err = io.WriteString(conn, stdFrame(1, "hi\n")+stdFrame(2, "warn\n"))
 			done <- err
 		}))
-		f := startProxy(t, mode, up)
+		f := startFront(t, s, up, parkAtOnce)
 		c := f.dial(t)
 		err := dockerPyUpgrade(c, "POST /v1.41/exec/e1/start HTTP/1.1", config)
 		close(read101)

@@ -21,7 +21,7 @@ func TestUpstreamDiesMidBody(t *testing.T) {
 		{"content-length", "HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n", strings.Repeat("x", 65536)},
 		{"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "10000\r\n" + strings.Repeat("x", 65536) + "\r\n"},
 	}
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		for _, tc := range cases {
 			t.Run("framing="+tc.name, func(t *testing.T) {
 				up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -32,7 +32,7 @@ func TestUpstreamDiesMidBody(t *testing.T) {
 					io.WriteString(conn, tc.head+tc.part)
 					conn.Close()
 				}))
-				f := startProxy(t, mode, up)
+				f := startFront(t, s, up, parkAtOnce)
 				ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 				defer cancel()
 				req, _ := http.NewRequestWithContext(ctx, "GET", f.URL+"/images/x/get", nil)
@@ -57,7 +57,7 @@ func TestUpstreamDiesMidBody(t *testing.T) {
 // upstream request promptly, whether it leaves while waiting for the
 // header or in the middle of a stream.
 func TestClientLeaves(t *testing.T) {
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		for _, when := range []string{"before-header", "mid-body"} {
 			t.Run("when="+when, func(t *testing.T) {
 				started := make(chan struct{})
@@ -71,7 +71,7 @@ func TestClientLeaves(t *testing.T) {
 					<-r.Context().Done()
 					close(gone)
 				}))
-				f := startProxy(t, mode, up)
+				f := startFront(t, s, up, parkAtOnce)
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
 				req, _ := http.NewRequestWithContext(ctx, "GET", f.URL+"/events", nil)
@@ -105,7 +105,7 @@ func TestClientLeaves(t *testing.T) {
 // give 502 naming the path, and that the proxy recovers by itself once
 // the socket serves.
 func TestSocketUnavailable(t *testing.T) {
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		for _, state := range []string{"missing", "refused"} {
 			t.Run("socket="+state, func(t *testing.T) {
 				path := testsock.Path(t, "gone.sock")
@@ -117,7 +117,7 @@ func TestSocketUnavailable(t *testing.T) {
 					ln.(*net.UnixListener).SetUnlinkOnClose(false)
 					ln.Close()
 				}
-				f := startProxy(t, mode, path)
+				f := startFront(t, s, path, parkAtOnce)
 				res, err := f.Client().Get(f.URL + "/_ping")
 				if err != nil {
 					t.Fatalf("GET: %v", err)

@@ -23,16 +23,11 @@ const fuzzDeadline = 10 * time.Second
 // fuzzFronts starts one recording upstream per mode and transport, each
 // with a checked front end, for the whole fuzz run.
 func fuzzFronts(f *testing.F) (names []string, fronts []*checkedFront, ups []*recordingUpstream) {
-	for _, mode := range Modes() {
-		for _, tr := range testTransports {
-			if !validPair(mode, tr) {
-				continue
-			}
-			up := startRecordingUpstream(f)
-			names = append(names, "mode="+mode+"/transport="+tr)
-			fronts = append(fronts, startCheckedFront(f, mode, tr, up.path))
-			ups = append(ups, up)
-		}
+	for _, s := range Setups() {
+		up := startRecordingUpstream(f)
+		names = append(names, s.String())
+		fronts = append(fronts, startCheckedFront(f, s, up.path))
+		ups = append(ups, up)
 	}
 	return names, fronts, ups
 }
@@ -202,17 +197,12 @@ func FuzzProxyResponse(f *testing.F) {
 		ups   []*scriptedUpstream
 		addrs []string
 	)
-	for _, mode := range Modes() {
-		for _, tr := range testTransports {
-			if !validPair(mode, tr) {
-				continue
-			}
-			up := startScriptedUpstream(f)
-			front := startCheckedFront(f, mode, tr, up.path)
-			names = append(names, "mode="+mode+"/transport="+tr)
-			ups = append(ups, up)
-			addrs = append(addrs, front.addr)
-		}
+	for _, s := range Setups() {
+		up := startScriptedUpstream(f)
+		front := startCheckedFront(f, s, up.path)
+		names = append(names, s.String())
+		ups = append(ups, up)
+		addrs = append(addrs, front.addr)
 	}
 	f.Fuzz(func(t *testing.T, script []byte, upgrade bool) {
 		// Not half-closed, which net/http would take as the client

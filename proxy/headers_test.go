@@ -12,7 +12,7 @@ import (
 )
 
 func TestHopByHopHeaders(t *testing.T) {
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		got := make(chan http.Header, 1)
 		up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			got <- r.Header.Clone()
@@ -24,7 +24,7 @@ func TestHopByHopHeaders(t *testing.T) {
 			h.Set("X-End", "kept")
 			io.WriteString(w, "ok")
 		}))
-		f := startProxy(t, mode, up)
+		f := startFront(t, s, up, parkAtOnce)
 
 		req, _ := http.NewRequest("GET", f.URL+"/info", nil)
 		req.Header.Set("Connection", "X-Req-Hop")
@@ -64,14 +64,14 @@ func TestHopByHopHeaders(t *testing.T) {
 }
 
 func TestTrailers(t *testing.T) {
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Trailer", "X-Sum")
 			io.WriteString(w, "body")
 			w.Header().Set("X-Sum", "abc")
 			w.Header().Set(http.TrailerPrefix+"X-Late", "late")
 		}))
-		f := startProxy(t, mode, up)
+		f := startFront(t, s, up, parkAtOnce)
 		req, _ := http.NewRequest("GET", f.URL+"/t", nil)
 		req.Header.Set("Te", "trailers")
 		res, err := f.Client().Do(req)
@@ -93,14 +93,14 @@ func TestTrailers(t *testing.T) {
 }
 
 func TestInformationalResponses(t *testing.T) {
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Link", "</a.css>; rel=preload")
 			w.WriteHeader(http.StatusEarlyHints)
 			w.Header().Del("Link")
 			io.WriteString(w, "final")
 		}))
-		f := startProxy(t, mode, up)
+		f := startFront(t, s, up, parkAtOnce)
 
 		var got []string
 		trace := &httptrace.ClientTrace{
@@ -130,7 +130,7 @@ func TestInformationalResponses(t *testing.T) {
 // connection, then a normal GET: a stray body byte after any of them would
 // break the next response's parse.
 func TestNoBodyResponses(t *testing.T) {
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch r.URL.Path {
 			case "/_ping":
@@ -143,7 +143,7 @@ func TestNoBodyResponses(t *testing.T) {
 				w.WriteHeader(http.StatusNotModified)
 			}
 		}))
-		f := startProxy(t, mode, up)
+		f := startFront(t, s, up, parkAtOnce)
 		c := f.dial(t)
 		br := bufio.NewReader(c)
 

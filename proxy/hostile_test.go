@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -19,43 +18,6 @@ import (
 
 	"github.com/sockproxylab/sockproxy/internal/testsock"
 )
-
-// testTransports are the upstream transports the hostile, fuzz and fault
-// tests run every mode over.
-var testTransports = Transports()
-
-// validPair reports whether mode runs over transport: stdlib-default is Go's
-// default transport by definition.
-func validPair(mode, transport string) bool {
-	return !(mode == ModeStdlibDefault && transport == TransportRaw)
-}
-
-// hostileConfig is the proxy configuration the tests in this file and in
-// faults2_test.go and fuzz_test.go use.
-func hostileConfig(socket, mode, transport string, logger *log.Logger) Config {
-	return Config{Socket: socket, Mode: mode, Transport: transport, MaxConns: 16, ErrorLog: logger}
-}
-
-// forEachModeTransport runs f as subtest mode=NAME[/transport=T] for every
-// mode in Modes() and every transport in testTransports, in parallel.
-func forEachModeTransport(t *testing.T, f func(t *testing.T, mode, transport string)) {
-	t.Helper()
-	for _, mode := range Modes() {
-		for _, tr := range testTransports {
-			if !validPair(mode, tr) {
-				continue
-			}
-			name := "mode=" + mode
-			if tr != "" {
-				name += "/transport=" + tr
-			}
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				f(t, mode, tr)
-			})
-		}
-	}
-}
 
 // seenRequest is one request as a proxy front end accepted it, or as the
 // recording upstream read it.
@@ -323,47 +285,30 @@ func (b *teeBody) Read(p []byte) (int, error) {
 
 func (b *teeBody) Close() error { return b.rc.Close() }
 
-// startCheckedFront serves the proxy for mode on 127.0.0.1 in front of
+// startCheckedFront serves the proxy of s on 127.0.0.1 in front of
 // socket, recording accepted requests.
-func startCheckedFront(t testing.TB, mode, transport, socket string) *checkedFront {
+func startCheckedFront(t testing.TB, s Setup, socket string) *checkedFront {
 	t.Helper()
-	lb := &logBuffer{}
-	h, err := New(hostileConfig(socket, mode, transport, log.New(lb, "", 0)))
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	f := &checkedFront{log: lb}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	f.addr = ln.Addr().String()
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			sr := &seenRequest{Method: r.Method, URI: r.URL.RequestURI()}
-			if r.ContentLength == 0 {
-				sr.Complete = true
-			}
-			f.mu.Lock()
-			f.reqs = append(f.reqs, sr)
-			f.mu.Unlock()
-			r.Body = &teeBody{rc: r.Body, cl: r.ContentLength, f: f, r: sr}
-			h.ServeHTTP(w, r)
+	f := &checkedFront{}
+	front := startFront(t, s, socket,
+		withHandler(func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				sr := &seenRequest{Method: r.Method, URI: r.URL.RequestURI()}
+				if r.ContentLength == 0 {
+					sr.Complete = true
+				}
+				f.mu.Lock()
+				f.reqs = append(f.reqs, sr)
+				f.mu.Unlock()
+				r.Body = &teeBody{rc: r.Body, cl: r.ContentLength, f: f, r: sr}
+				h.ServeHTTP(w, r)
+			})
 		}),
-		ErrorLog:          log.New(lb, "http: ", 0),
-		ReadHeaderTimeout: testDeadline,
-		MaxHeaderBytes:    64 << 10,
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		srv.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		srv.Close()
-		<-done
-		h.(interface{ CloseIdleConnections() }).CloseIdleConnections()
-	})
+		withServer(func(srv *http.Server) {
+			srv.ReadHeaderTimeout = testDeadline
+			srv.MaxHeaderBytes = 64 << 10
+		}))
+	f.addr, f.log = front.Listener.Addr().String(), front.log
 	return f
 }
 
@@ -513,9 +458,9 @@ var hostileCases = []struct {
 // upstream must never read an ambiguous request, nor one that differs from
 // what the front end accepted; and the proxy must keep serving.
 func TestHostileRequests(t *testing.T) {
-	forEachModeTransport(t, func(t *testing.T, mode, transport string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		up := startRecordingUpstream(t)
-		f := startCheckedFront(t, mode, transport, up.path)
+		f := startCheckedFront(t, s, up.path)
 		for _, tc := range hostileCases {
 			before := len(f.accepted())
 			upBefore := len(up.requests())
@@ -557,7 +502,7 @@ func TestHostileRequests(t *testing.T) {
 // kept, and other named headers (X-Registry-Auth) are removed, as RFC 9110
 // section 7.6.1 asks of a proxy.
 func TestHostileConnectionHeader(t *testing.T) {
-	forEachModeTransport(t, func(t *testing.T, mode, transport string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		got := make(chan *http.Request, 1)
 		bodies := make(chan string, 1)
 		up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -566,7 +511,7 @@ func TestHostileConnectionHeader(t *testing.T) {
 			bodies <- string(b)
 			io.WriteString(w, "OK")
 		}))
-		f := startCheckedFront(t, mode, transport, up)
+		f := startCheckedFront(t, s, up)
 		codes, out, err := f.exchange(t, "POST /images/load HTTP/1.1\r\nHost: docker\r\nContent-Length: 3\r\n"+
 			"X-Registry-Auth: e30=\r\nConnection: Content-Length, Host, X-Registry-Auth, Transfer-Encoding\r\n\r\nabc", testDeadline)
 		if err != nil || len(codes) == 0 || codes[0] != 200 {
@@ -619,7 +564,7 @@ var hostileResponses = []struct {
 // a connection after bad framing would be caught: on a connection whose
 // first answer was not clean, it answers "REUSED" instead of "OK".
 func TestHostileUpstream(t *testing.T) {
-	forEachModeTransport(t, func(t *testing.T, mode, transport string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		for _, keepAlive := range []bool{false, true} {
 			for _, tc := range hostileResponses {
 				if keepAlive && tc.incomplete {
@@ -629,13 +574,13 @@ func TestHostileUpstream(t *testing.T) {
 				if keepAlive {
 					name += "/keep-alive"
 				}
-				t.Run(name, func(t *testing.T) { hostileUpstreamCase(t, mode, transport, tc.raw, tc.clean, tc.body, keepAlive) })
+				t.Run(name, func(t *testing.T) { hostileUpstreamCase(t, s, tc.raw, tc.clean, tc.body, keepAlive) })
 			}
 		}
 	})
 }
 
-func hostileUpstreamCase(t *testing.T, mode, transport, raw string, clean bool, wantBody string, keepAlive bool) {
+func hostileUpstreamCase(t *testing.T, s Setup, raw string, clean bool, wantBody string, keepAlive bool) {
 	var served atomic.Bool // the hostile answer went out
 	up := startScripted(t, func(n int64, c net.Conn, br *bufio.Reader) {
 		c.SetDeadline(time.Now().Add(testDeadline))
@@ -664,7 +609,7 @@ func hostileUpstreamCase(t *testing.T, mode, transport, raw string, clean bool, 
 		}
 	})
 	path := up.path
-	f := startCheckedFront(t, mode, transport, path)
+	f := startCheckedFront(t, s, path)
 	_, out, err := f.exchange(t, "GET /images/x/get HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n", testDeadline)
 	if err != nil {
 		t.Fatalf("exchange: %v (read %q)", err, out)

@@ -7,19 +7,17 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"slices"
-	"strings"
 	"time"
 
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
 	"github.com/sockproxylab/sockproxy/policy"
 )
 
-// DefaultMode is the mode used when Config.Mode is empty: the one the latest
+// DefaultMode is the mode used when Setup.Mode is empty: the one the latest
 // benchmark results favour. splice-chunked splices chunked image saves and
-// exports over the raw transport (Config.Transport "raw", which cmd/sockproxy
-// uses by default) and copies everything else as pooled does, the best
-// copy in the results for Content-Length bodies and streams; over Go's
-// transport it is pooled.
+// exports over the raw transport (the default transport, see [Setup]) and
+// copies everything else as pooled does, the best copy in the results for
+// Content-Length bodies and streams; over Go's transport it is pooled.
 const DefaultMode = "splice-chunked"
 
 // The two modes that run Go's own proxy instead of ours.
@@ -41,17 +39,17 @@ func Modes() []string {
 
 // Config describes a proxy to one upstream Unix socket.
 type Config struct {
+	// Mode and Transport are the proxy's [Setup] (see [Config.Setup]): an
+	// empty one takes its default, so the zero Config runs [DefaultSetup].
+	// Mode "stdlib" runs over either transport, so that stdlib over "raw"
+	// isolates the transport; mode "stdlib-default" is defined by Go's
+	// default transport and accepts only "std".
+	Mode      string // a name from Modes(); "" means DefaultMode
+	Transport string // a name from Transports(); "" means DefaultTransport(Mode)
+
 	Socket   string      // upstream Unix socket path (required)
-	Mode     string      // a name from Modes(); "" means DefaultMode
 	MaxConns int         // concurrency the upstream transport is sized for (idle conns kept); 0 means 64
 	ErrorLog *log.Logger // nil means log.Default()
-
-	// Transport names the upstream transport: "" or "std" is Go's
-	// http.Transport from [NewTransport], "raw" is [RawTransport] (see
-	// [Transports]). Mode "stdlib" runs over either, so that stdlib with
-	// "raw" isolates the transport; mode "stdlib-default" is defined by
-	// Go's default transport and accepts only "std".
-	Transport string
 
 	// ParkIdle is ReverseProxy.ParkIdle: how long a chunked stream over
 	// the raw transport may idle before it is parked (0 means
@@ -69,24 +67,49 @@ type Config struct {
 	Observer Observer
 }
 
-// New returns the handler for cfg.Mode over cfg.Transport, proxying to
-// cfg.Socket. The error names an unknown mode or transport and lists the
-// valid ones.
+// Setup returns c's mode and transport as a [Setup].
+func (c Config) Setup() Setup { return Setup{Mode: c.Mode, Transport: c.Transport} }
+
+// Proxy is the handler [New] builds: this package's [ReverseProxy] for a
+// copy strategy, or Go's httputil.ReverseProxy for the stdlib modes.
+type Proxy struct {
+	setup Setup
+	rp    *ReverseProxy // nil for the stdlib modes
+	std   *stdlibProxy  // nil unless a stdlib mode
+	idle  idleCloser    // the upstream transport
+}
+
+// ServeHTTP proxies one request.
+func (p *Proxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
+	if p.rp != nil {
+		p.rp.ServeHTTP(rw, req)
+		return
+	}
+	p.std.ServeHTTP(rw, req)
+}
+
+// CloseIdleConnections closes the idle upstream connections (call it at
+// shutdown).
+func (p *Proxy) CloseIdleConnections() { p.idle.CloseIdleConnections() }
+
+// Setup returns the proxy's mode and transport, defaults filled in.
+func (p *Proxy) Setup() Setup { return p.setup }
+
+// New returns the proxy for cfg.Setup(), proxying to cfg.Socket. The error
+// names an unknown mode or transport, or a pair that does not go together,
+// and lists the valid values.
 //
 // In every mode a socket that is missing or refuses connections gives
 // 502 Bad Gateway whose body names the socket path, and one log line; each
 // request dials anew, so the proxy recovers by itself when the socket
 // comes back.
-//
-// The returned handler also has a CloseIdleConnections() method, which
-// closes the idle upstream connections (call it at shutdown).
-func New(cfg Config) (http.Handler, error) {
+func New(cfg Config) (*Proxy, error) {
 	if cfg.Socket == "" {
 		return nil, errors.New("proxy: no upstream socket")
 	}
-	mode := cfg.Mode
-	if mode == "" {
-		mode = DefaultMode
+	setup := cfg.Setup().withDefaults()
+	if err := setup.Validate(); err != nil {
+		return nil, err
 	}
 	logger := cfg.ErrorLog
 	if logger == nil {
@@ -94,35 +117,29 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	errorHandler := socketErrorHandler(cfg.Socket, logger)
 	var transport idleCloser
-	switch cfg.Transport {
-	case "", TransportStd:
-		transport = NewTransport(cfg.Socket, cfg.MaxConns)
-	case TransportRaw:
-		if mode == ModeStdlibDefault {
-			return nil, fmt.Errorf("proxy: mode %s is Go's default transport; transport %q applies to the other modes", mode, cfg.Transport)
-		}
+	switch {
+	case setup.Mode == ModeStdlibDefault:
+		transport = newDefaultTransport(cfg.Socket)
+	case setup.Transport == TransportRaw:
 		transport = NewRawTransport(cfg.Socket, cfg.MaxConns)
 	default:
-		return nil, fmt.Errorf("proxy: unknown transport %q (have: %s)", cfg.Transport, strings.Join(Transports(), ", "))
+		transport = NewTransport(cfg.Socket, cfg.MaxConns)
 	}
-	switch mode {
-	case ModeStdlib, ModeStdlibDefault:
-		t := transport
-		if mode == ModeStdlibDefault {
-			t = newDefaultTransport(cfg.Socket)
-		}
-		return &stdlibProxy{&httputil.ReverseProxy{
+	p := &Proxy{setup: setup, idle: transport}
+	if setup.IsStdlib() {
+		p.std = &stdlibProxy{&httputil.ReverseProxy{
 			Director:     defaultDirector,
-			Transport:    t,
+			Transport:    transport,
 			ErrorLog:     logger,
 			ErrorHandler: errorHandler,
-		}, t, cfg.Policy, cfg.Observer}, nil
+		}, cfg.Policy, cfg.Observer}
+		return p, nil
 	}
-	s, err := bodycopy.Lookup(mode)
-	if err != nil {
-		return nil, fmt.Errorf("proxy: unknown mode %q (have: %s)", mode, strings.Join(Modes(), ", "))
+	s, err := bodycopy.Lookup(setup.Mode)
+	if err != nil { // IsMode said yes: the registry and Modes disagree
+		return nil, fmt.Errorf("proxy: mode %q: %w", setup.Mode, err)
 	}
-	return &ReverseProxy{
+	p.rp = &ReverseProxy{
 		Transport:    transport,
 		Strategy:     s,
 		ErrorLog:     logger,
@@ -130,7 +147,8 @@ func New(cfg Config) (http.Handler, error) {
 		ParkIdle:     cfg.ParkIdle,
 		Policy:       cfg.Policy,
 		Observer:     cfg.Observer,
-	}, nil
+	}
+	return p, nil
 }
 
 // IsMode reports whether name is one of Modes().
@@ -142,11 +160,10 @@ type idleCloser interface {
 	CloseIdleConnections()
 }
 
-// stdlibProxy is httputil.ReverseProxy with a way to close its transport's
-// idle connections.
+// stdlibProxy is httputil.ReverseProxy behind the policy and the
+// observer.
 type stdlibProxy struct {
 	*httputil.ReverseProxy
-	t      idleCloser
 	policy *policy.Policy // nil: forward everything
 	obs    Observer       // nil: observe nothing
 }
@@ -162,9 +179,6 @@ func (p *stdlibProxy) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	}
 	p.ReverseProxy.ServeHTTP(rw, req)
 }
-
-// CloseIdleConnections closes the idle upstream connections.
-func (p *stdlibProxy) CloseIdleConnections() { p.t.CloseIdleConnections() }
 
 // socketErrorHandler answers a failed round trip with 502 naming the
 // socket, and logs one line blaming the upstream.

@@ -29,7 +29,10 @@ type Observer interface {
 	// Outcome). It must not keep o.Req.
 	Observe(o Outcome)
 	// Stream is called with delta +1 when a stream of kind k starts and
-	// −1 when it ends.
+	// −1 when it ends. A parked stream starts while its request's handler
+	// runs, and ends once its client connection has been closed or handed
+	// back to the server (so that a server may be closed after the last
+	// −1 without a connection reaching it late).
 	Stream(k StreamKind, delta int)
 }
 

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"net/http"
 	"strings"
 	"sync"
@@ -66,25 +65,9 @@ func (r *recordingObserver) next(t *testing.T, what string) seen {
 
 var observed = flag.Bool("observed", false, "run every proxy the tests serve with an Observer (go test ./proxy -args -observed)")
 
-// observeForTest gives h an Observer that counts nothing when -observed is
-// set, so that the whole suite can run through the observed path.
-func observeForTest(h http.Handler) http.Handler {
-	if !*observed {
-		return h
-	}
-	switch p := h.(type) {
-	case *ReverseProxy:
-		if p.Observer == nil {
-			p.Observer = nopObserver{}
-		}
-	case *stdlibProxy:
-		if p.obs == nil {
-			p.obs = nopObserver{}
-		}
-	}
-	return h
-}
-
+// nopObserver counts nothing: startFront gives it to every proxy without
+// an Observer when -observed is set, so that the whole suite can run
+// through the observed path.
 type nopObserver struct{}
 
 func (nopObserver) Observe(Outcome)        {}
@@ -101,24 +84,18 @@ func TestObserver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forEachModeTransport(t, func(t *testing.T, mode, transport string) {
-		for _, withPolicy := range []bool{false, true} {
+	forEachSetup(t, func(t *testing.T, s Setup) {
+		for _, policed := range []bool{false, true} {
 			sock := testsock.Path(t, "obs.sock")
 			startSim(t, sock)
 			obs := newRecordingObserver()
-			lb := &logBuffer{}
-			cfg := hostileConfig(sock, mode, transport, log.New(lb, "", 0))
-			cfg.Observer = obs
+			opts := []frontOption{withObserver(obs)}
 			verdict := Unchecked
-			if withPolicy {
-				cfg.Policy = pol
+			if policed {
+				opts = append(opts, withPolicy(pol))
 				verdict = Allowed
 			}
-			h, err := New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f := serveFront(t, h, lb, nil, false)
+			f := startFront(t, s, sock, opts...)
 			c := &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second}
 			defer c.CloseIdleConnections()
 
@@ -143,7 +120,7 @@ func TestObserver(t *testing.T) {
 				}
 				if got.op != op || got.verdict != v || got.status != status || got.bytesIn != in || got.bytesOut != out {
 					t.Errorf("policy=%v: %s: got op %s, %s, status %d, in %d, out %d; want %s, %s, %d, %d, %d",
-						withPolicy, what, got.op, got.verdict, got.status, got.bytesIn, got.bytesOut, op, v, status, in, out)
+						policed, what, got.op, got.verdict, got.status, got.bytesIn, got.bytesOut, op, v, status, in, out)
 				}
 			}
 
@@ -154,7 +131,7 @@ func TestObserver(t *testing.T) {
 			load := bytes.Repeat([]byte("x"), 100<<10)
 			do("POST", "/images/load", load)
 			check("image load", obs.next(t, "image load"), dockerapi.ImageLoad, verdict, 200, int64(len(load)), -1)
-			if !withPolicy {
+			if !policed {
 				do("GET", fmt.Sprintf("/_lab/blob?size=%d", size), nil)
 				check("blob", obs.next(t, "blob"), dockerapi.Unknown, Unchecked, 200, 0, size)
 			} else {
@@ -184,10 +161,10 @@ func TestObserver(t *testing.T) {
 			streams, maxUp := obs.streams, obs.maxUp
 			obs.mu.Unlock()
 			if streams != [3]int{} {
-				t.Errorf("policy=%v: streams %v after every request ended; want zeros", withPolicy, streams)
+				t.Errorf("policy=%v: streams %v after every request ended; want zeros", policed, streams)
 			}
-			if maxUp != 1 && mode != ModeStdlib && mode != ModeStdlibDefault {
-				t.Errorf("policy=%v: upgraded streams peaked at %d; want 1", withPolicy, maxUp)
+			if maxUp != 1 && s.Mode != ModeStdlib && s.Mode != ModeStdlibDefault {
+				t.Errorf("policy=%v: upgraded streams peaked at %d; want 1", policed, maxUp)
 			}
 		}
 	})

@@ -135,7 +135,6 @@ func (p *ReverseProxy) park(rw http.ResponseWriter, req *http.Request, res *http
 			s.srv, _ = req.Context().Value(http.ServerContextKey).(*http.Server)
 		}
 	}
-	p.parked.Add(1)
 	p.observeStream(StreamParked, 1)
 	go s.run()
 	return true
@@ -166,7 +165,6 @@ type parkedStream struct {
 // (or closes it); on a failure it closes the connection without them, so
 // that the client sees a truncated body.
 func (s *parkedStream) run() {
-	defer s.p.parked.Done()
 	defer s.p.observeStream(StreamParked, -1)
 	defer s.cancel()
 	if s.sc != nil {

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"sync"
@@ -68,16 +67,13 @@ type parkFront struct {
 	news     map[string]int // StateNew per client address: 2 means handed back
 }
 
-func startParkFront(t *testing.T, mode, socket string, park time.Duration, useTLS bool) *parkFront {
+// startParkFront serves the proxy of s (a setup that parks) in front of
+// socket, parking after park.
+func startParkFront(t *testing.T, s Setup, socket string, park time.Duration, opts ...frontOption) *parkFront {
 	t.Helper()
-	lb := &logBuffer{}
-	h, err := New(Config{Socket: socket, Mode: mode, Transport: TransportRaw, MaxConns: 16, ErrorLog: log.New(lb, "", 0), ParkIdle: park})
-	if err != nil {
-		t.Fatal(err)
-	}
 	f := &parkFront{hijacked: make(chan struct{}, 4), news: map[string]int{}}
-	f.frontEnd = serveFront(t, h, lb, func(c net.Conn, s http.ConnState) {
-		switch s {
+	f.frontEnd = startFront(t, s, socket, append(opts, withParkIdle(park), withConnState(func(c net.Conn, state http.ConnState) {
+		switch state {
 		case http.StateHijacked:
 			f.hijacked <- struct{}{}
 		case http.StateNew:
@@ -85,7 +81,7 @@ func startParkFront(t *testing.T, mode, socket string, park time.Duration, useTL
 			f.news[c.RemoteAddr().String()]++
 			f.mu.Unlock()
 		}
-	}, useTLS)
+	}))...)
 	return f
 }
 
@@ -95,20 +91,6 @@ func (f *parkFront) servedTimes(c net.Conn) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.news[c.LocalAddr().String()]
-}
-
-// forEachParkMode runs f for every mode that parks: the copy strategies
-// over the raw transport.
-func forEachParkMode(t *testing.T, f func(t *testing.T, mode string)) {
-	for _, mode := range Modes() {
-		if mode == ModeStdlib || mode == ModeStdlibDefault {
-			continue
-		}
-		t.Run("mode="+mode, func(t *testing.T) {
-			t.Parallel()
-			f(t, mode)
-		})
-	}
 }
 
 // openStream sends GET /stream on c and returns the response, header
@@ -134,9 +116,9 @@ func openParked(t *testing.T, f *parkFront, c net.Conn, br *bufio.Reader) *http.
 // parkedStreamTo serves up through a proxy in mode over the raw transport
 // that parks at the first silence, and opens /stream on a new connection
 // (see openParked).
-func parkedStreamTo(t *testing.T, mode string, up *parkUpstream) (*parkFront, net.Conn, *bufio.Reader, *http.Response) {
+func parkedStreamTo(t *testing.T, s Setup, up *parkUpstream) (*parkFront, net.Conn, *bufio.Reader, *http.Response) {
 	t.Helper()
-	f := startParkFront(t, mode, startUpstream(t, up), time.Nanosecond, false)
+	f := startParkFront(t, s, startUpstream(t, up), time.Nanosecond)
 	c := f.dial(t)
 	br := bufio.NewReader(c)
 	return f, c, br, openParked(t, f, c, br)
@@ -171,9 +153,9 @@ func expectPing(t *testing.T, br *bufio.Reader, what string) {
 // parked, ends with its trailer, and its connection goes back to the
 // server, which answers the next request on it.
 func TestParkedStream(t *testing.T) {
-	forEachParkMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		up := newParkUpstream()
-		f, c, br, res := parkedStreamTo(t, mode, up)
+		f, c, br, res := parkedStreamTo(t, s, up)
 
 		close(up.next)
 		line, err := bufio.NewReader(res.Body).ReadString('\n')
@@ -193,7 +175,7 @@ func TestParkedStream(t *testing.T) {
 		if n := f.servedTimes(c); n != 2 {
 			t.Errorf("server took the connection %d times, want 2 (accepted, handed back)", n)
 		}
-	})
+	}, parking)
 }
 
 // TestParkedPipelined: a request the client sends behind a parked stream
@@ -201,9 +183,9 @@ func TestParkedStream(t *testing.T) {
 // served once the stream has ended and the connection is back with the
 // server.
 func TestParkedPipelined(t *testing.T) {
-	forEachParkMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		up := newParkUpstream()
-		_, c, br, res := parkedStreamTo(t, mode, up)
+		_, c, br, res := parkedStreamTo(t, s, up)
 		io.WriteString(c, pingRequest)
 		close(up.next)
 		close(up.end)
@@ -211,15 +193,15 @@ func TestParkedPipelined(t *testing.T) {
 			t.Fatalf("parked stream: %q, %v", body, err)
 		}
 		expectPing(t, br, "pipelined request")
-	})
+	}, parking)
 }
 
 // TestParkedClientLeaves: a client that leaves a parked stream makes the
 // proxy close the upstream connection, and the log blames the client.
 func TestParkedClientLeaves(t *testing.T) {
-	forEachParkMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		up := newParkUpstream()
-		f, c, _, _ := parkedStreamTo(t, mode, up)
+		f, c, _, _ := parkedStreamTo(t, s, up)
 		c.Close()
 		if _, err := waitFor(up.left, "the upstream connection to close after the client left"); err != nil {
 			t.Fatal(err)
@@ -227,17 +209,17 @@ func TestParkedClientLeaves(t *testing.T) {
 		if !f.log.waitFor("client failed during body") {
 			t.Errorf("proxy log %q; want a line blaming the client", f.log.String())
 		}
-	})
+	}, parking)
 }
 
 // TestParkedUpstreamDies: an upstream that dies during a parked stream
 // makes the client see a truncated body, never a clean end, and the
 // connection is closed.
 func TestParkedUpstreamDies(t *testing.T) {
-	forEachParkMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		up := newParkUpstream()
 		up.abort = true
-		f, _, br, res := parkedStreamTo(t, mode, up)
+		f, _, br, res := parkedStreamTo(t, s, up)
 		close(up.next)
 		close(up.end)
 		body, err := io.ReadAll(res.Body)
@@ -253,7 +235,7 @@ func TestParkedUpstreamDies(t *testing.T) {
 		if !f.log.waitFor("upstream failed during body") {
 			t.Errorf("proxy log %q; want a line blaming the upstream", f.log.String())
 		}
-	})
+	}, parking)
 }
 
 // TestParkedStreamTLS: over TLS the client cannot be watched without
@@ -261,7 +243,7 @@ func TestParkedUpstreamDies(t *testing.T) {
 // closed after it.
 func TestParkedStreamTLS(t *testing.T) {
 	up := newParkUpstream()
-	f := startParkFront(t, "pooled", startUpstream(t, up), time.Nanosecond, true)
+	f := startParkFront(t, Setup{Mode: "pooled", Transport: TransportRaw}, startUpstream(t, up), time.Nanosecond, withTLS())
 	tc := f.dial(t)
 	c := tls.Client(tc, &tls.Config{InsecureSkipVerify: true})
 	br := bufio.NewReader(c)
@@ -282,9 +264,9 @@ func TestParkedStreamTLS(t *testing.T) {
 func TestParkIdleOff(t *testing.T) {
 	for _, park := range []time.Duration{-1, time.Hour} {
 		t.Run("park="+park.String(), func(t *testing.T) {
-			forEachParkMode(t, func(t *testing.T, mode string) {
+			forEachSetup(t, func(t *testing.T, s Setup) {
 				up := newParkUpstream()
-				f := startParkFront(t, mode, startUpstream(t, up), park, false)
+				f := startParkFront(t, s, startUpstream(t, up), park)
 				c := f.dial(t)
 				io.WriteString(c, "GET /stream HTTP/1.1\r\nHost: docker\r\n\r\n")
 				br := bufio.NewReader(c)
@@ -303,7 +285,7 @@ func TestParkIdleOff(t *testing.T) {
 					t.Error("the stream was parked")
 				default:
 				}
-			})
+			}, parking)
 		})
 	}
 }
@@ -312,7 +294,7 @@ func TestParkIdleOff(t *testing.T) {
 // is never parked (after a hijack the request body is gone).
 func TestParkNotWithRequestBody(t *testing.T) {
 	up := newParkUpstream()
-	f := startParkFront(t, "pooled", startUpstream(t, up), time.Nanosecond, false)
+	f := startParkFront(t, Setup{Mode: "pooled", Transport: TransportRaw}, startUpstream(t, up), time.Nanosecond)
 	c := f.dial(t)
 	io.WriteString(c, "POST /stream HTTP/1.1\r\nHost: docker\r\nContent-Length: 2\r\n\r\n{}")
 	res, err := http.ReadResponse(bufio.NewReader(c), nil)

@@ -55,11 +55,11 @@ func TestPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forEachModeTransport(t, func(t *testing.T, mode, transport string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		for _, tc := range policyCases {
 			for _, pipelined := range []bool{false, true} {
 				up := startRecordingUpstream(t)
-				f := configuredFront(t, mode, transport, up.path, func(cfg *Config) { cfg.Policy = pol })
+				f := startFront(t, s, up.path, withPolicy(pol))
 				lb := f.log
 				c := f.dial(t)
 				raw := tc.raw
@@ -117,7 +117,7 @@ func TestPolicyAuditLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := startRecordingUpstream(t)
-	f := configuredFront(t, DefaultMode, TransportRaw, up.path, func(cfg *Config) { cfg.Policy = pol })
+	f := startFront(t, DefaultSetup, up.path, withPolicy(pol))
 	lb := f.log
 	c := f.dial(t)
 	io.WriteString(c, "POST /containers/c1/exec HTTP/1.1\r\nHost: d\r\nX-Registry-Auth: secret-token\r\nContent-Length: 2\r\n\r\n{}")

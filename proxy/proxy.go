@@ -105,13 +105,6 @@ type ReverseProxy struct {
 	// status, bytes and duration) and the upgraded and parked streams:
 	// metrics and the access log (see observe.go).
 	Observer Observer
-
-	// parked counts the parked streams still running, each until its
-	// connection is closed or handed back (and taken as a new connection
-	// by the server). A stream is added while its request's handler runs.
-	// The tests count their requests in flight on it too, and wait for it
-	// before closing their server (see serveFront).
-	parked sync.WaitGroup
 }
 
 // Hop-by-hop headers, removed in both directions (RFC 9110 section 7.6.1,

@@ -18,9 +18,10 @@ func (p *ReverseProxy) UpstreamStats() (UpstreamStats, bool) {
 	return transportStats(p.Transport)
 }
 
-// UpstreamStats returns the transport's statistics, when it keeps them.
-func (p *stdlibProxy) UpstreamStats() (UpstreamStats, bool) {
-	return transportStats(p.t)
+// UpstreamStats returns the upstream transport's pool size and dial
+// counts, and false when it keeps none (only the raw transport does).
+func (p *Proxy) UpstreamStats() (UpstreamStats, bool) {
+	return transportStats(p.idle)
 }
 
 func transportStats(t any) (UpstreamStats, bool) {

@@ -18,7 +18,7 @@ import (
 // client must get the header while the body is still held back (docker
 // run waits for it before attaching).
 func TestStreamHeadersFirst(t *testing.T) {
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		release := make(chan struct{})
 		up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -31,7 +31,7 @@ func TestStreamHeadersFirst(t *testing.T) {
 			}
 			io.WriteString(w, `{"StatusCode":0}`+"\n")
 		}))
-		f := startProxy(t, mode, up)
+		f := startFront(t, s, up, parkAtOnce)
 
 		ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 		defer cancel()
@@ -54,7 +54,7 @@ func TestStreamHeadersFirst(t *testing.T) {
 // piece back deadlocks (and fails at the deadline).
 func TestStreamLockStep(t *testing.T) {
 	const lines = 5
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		ack := make(chan struct{})
 		up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rc := http.NewResponseController(w)
@@ -69,7 +69,7 @@ func TestStreamLockStep(t *testing.T) {
 				}
 			}
 		}))
-		f := startProxy(t, mode, up)
+		f := startFront(t, s, up, parkAtOnce)
 
 		ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 		defer cancel()
@@ -159,7 +159,7 @@ func pausedGen(ctx context.Context, w io.Writer, size int64, flush func(), resum
 func TestLargeResponse(t *testing.T) {
 	largeSize := largeSize()
 	want := genSHA256(t, largeSize)
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		for _, chunked := range []bool{false, true} {
 			name := map[bool]string{false: "content-length", true: "chunked"}[chunked]
 			t.Run("framing="+name, func(t *testing.T) {
@@ -171,7 +171,7 @@ func TestLargeResponse(t *testing.T) {
 					rc := http.NewResponseController(w)
 					pausedGen(r.Context(), w, largeSize, func() { rc.Flush() }, hit)
 				}))
-				f := startProxy(t, mode, up)
+				f := startFront(t, s, up, parkAtOnce)
 				ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 				defer cancel()
 				req, _ := http.NewRequestWithContext(ctx, "GET", f.URL+"/images/x/get", nil)
@@ -181,7 +181,7 @@ func TestLargeResponse(t *testing.T) {
 				}
 				defer res.Body.Close()
 				switch {
-				case chunked && closeDelimited(t, mode):
+				case chunked && closeDelimited(s):
 					// A bulk body (sniffed octet-stream) answered
 					// close-delimited, so that it can be spliced.
 					if res.ContentLength != -1 || len(res.TransferEncoding) != 0 || !res.Close {
@@ -214,7 +214,7 @@ func TestLargeResponse(t *testing.T) {
 func TestLargeRequest(t *testing.T) {
 	largeSize := largeSize()
 	want := genSHA256(t, largeSize)
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		hit := make(chan struct{})
 		up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			h := sha256.New()
@@ -225,7 +225,7 @@ func TestLargeRequest(t *testing.T) {
 			}
 			fmt.Fprintf(w, "%d %x", n, h.Sum(nil))
 		}))
-		f := startProxy(t, mode, up)
+		f := startFront(t, s, up, parkAtOnce)
 		ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 		defer cancel()
 		pr, pw := io.Pipe()

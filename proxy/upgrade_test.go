@@ -158,11 +158,11 @@ func TestUpgrade(t *testing.T) {
 			output: "hello\nfinal\n",
 		},
 	}
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		for _, tc := range cases {
 			got := make(chan result, 1)
 			up := startUpstream(t, upstreamEcho(got))
-			f := startProxy(t, mode, up)
+			f := startFront(t, s, up, parkAtOnce)
 			c := f.dial(t)
 			out, err := tc.client(c, bufio.NewReader(c))
 			if err == nil && out != tc.output {
@@ -179,7 +179,7 @@ func TestUpgrade(t *testing.T) {
 				}
 			}
 			c.Close()
-			expect(t, mode, "upgrade/"+tc.name, err)
+			expect(t, s.Mode, "upgrade/"+tc.name, err)
 		}
 	})
 }
@@ -188,7 +188,7 @@ func TestUpgrade(t *testing.T) {
 // half-close must reach the client as EOF while the client can still send,
 // and what the client sends after must still reach the upstream.
 func TestUpgradeUpstreamHalfClose(t *testing.T) {
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		got := make(chan result, 1)
 		up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			conn, brw, err := http.NewResponseController(w).Hijack()
@@ -207,7 +207,7 @@ func TestUpgradeUpstreamHalfClose(t *testing.T) {
 			in, err := io.ReadAll(brw)
 			got <- result{data: string(in), err: err}
 		}))
-		f := startProxy(t, mode, up)
+		f := startFront(t, s, up, parkAtOnce)
 		c := f.dial(t)
 		br := bufio.NewReader(c)
 		io.WriteString(c, upgradeRequest)
@@ -235,11 +235,11 @@ func TestUpgradeUpstreamHalfClose(t *testing.T) {
 // TestUpgradeRefused relays an upstream's refusal of an upgrade (a
 // 404 for an unknown container) as an ordinary response.
 func TestUpgradeRefused(t *testing.T) {
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, `{"message":"No such container: c1"}`, http.StatusNotFound)
 		}))
-		f := startProxy(t, mode, up)
+		f := startFront(t, s, up, parkAtOnce)
 		c := f.dial(t)
 		br := bufio.NewReader(c)
 		io.WriteString(c, upgradeRequest)
@@ -257,10 +257,10 @@ func TestUpgradeRefused(t *testing.T) {
 // TestUpgradeResponseHeader checks the relayed 101 carries no
 // Content-Length, which RFC 9110 forbids on 1xx responses.
 func TestUpgradeResponseHeader(t *testing.T) {
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		got := make(chan result, 1)
 		up := startUpstream(t, upstreamEcho(got))
-		f := startProxy(t, mode, up)
+		f := startFront(t, s, up, parkAtOnce)
 		c := f.dial(t)
 		io.WriteString(c, upgradeRequest)
 		res, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: "POST"})
@@ -270,7 +270,7 @@ func TestUpgradeResponseHeader(t *testing.T) {
 		if v, ok := res.Header["Content-Length"]; ok {
 			err = fmt.Errorf("101 response has Content-Length %q; want none", v)
 		}
-		expect(t, mode, "upgrade/101-no-content-length", err)
+		expect(t, s.Mode, "upgrade/101-no-content-length", err)
 		c.CloseWrite()
 		waitFor(got, "the upstream to finish")
 	})
@@ -281,7 +281,7 @@ func TestUpgradeResponseHeader(t *testing.T) {
 // half-closes at once after its stdin.
 func TestUpgradeWithBody(t *testing.T) {
 	const config = `{"Detach":false,"Tty":false}`
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		got := make(chan result, 1)
 		echo := upstreamEcho(got)
 		up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -293,7 +293,7 @@ func TestUpgradeWithBody(t *testing.T) {
 			}
 			echo(w, r)
 		}))
-		f := startProxy(t, mode, up)
+		f := startFront(t, s, up, parkAtOnce)
 		c := f.dial(t)
 		br := bufio.NewReader(c)
 		fmt.Fprintf(c, "POST /v1.41/exec/e1/start HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"+
@@ -323,7 +323,7 @@ func TestUpgradeWithBody(t *testing.T) {
 // holding both connections until the upstream answers. The upstream waits
 // for its connection to end (by the test deadline) before it would answer.
 func TestUpgradeClientLeaves(t *testing.T) {
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		arrived := make(chan struct{}, 1)
 		ended := make(chan error, 1)
 		up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -343,7 +343,7 @@ func TestUpgradeClientLeaves(t *testing.T) {
 			}
 			ended <- err
 		}))
-		f := startProxy(t, mode, up)
+		f := startFront(t, s, up, parkAtOnce)
 		c := f.dial(t)
 		io.WriteString(c, upgradeRequest)
 		if _, err := waitFor(arrived, "the request to reach the upstream"); err != nil {

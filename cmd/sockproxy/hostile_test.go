@@ -64,10 +64,10 @@ func waitClosed(c net.Conn) (string, error) {
 // -read-header-timeout closes the connection although bytes keep coming,
 // the upstream never sees the request, and other clients are served.
 func TestSlowlorisHeaderTimeout(t *testing.T) {
-	forEachMode(t, proxy.Modes(), func(t *testing.T, mode, transport string) {
+	forEachSetup(t, func(t *testing.T, s proxy.Setup) {
 		t.Parallel()
 		sock, n := countingUpstream(t)
-		in := start(t, "-socket", sock, "-strategy", mode, "-transport", transport, "-read-header-timeout", "200ms")
+		in := start(t, "-socket", sock, "-strategy", s.Mode, "-transport", s.Transport, "-read-header-timeout", "200ms")
 		c, err := net.Dial("tcp", in.addr)
 		if err != nil {
 			t.Fatal(err)
@@ -164,7 +164,7 @@ func TestSlowlorisMaxConns(t *testing.T) {
 // outlasts -grace: the client sees an aborted body, never a complete one,
 // new connections are refused, and sockproxy exits 0.
 func TestShutdownGraceOver(t *testing.T) {
-	forEachMode(t, proxy.Modes(), func(t *testing.T, mode, transport string) {
+	forEachSetup(t, func(t *testing.T, s proxy.Setup) {
 		t.Parallel()
 		sock := testsock.Path(t, "up.sock")
 		serveUnix(t, sock, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -176,7 +176,7 @@ func TestShutdownGraceOver(t *testing.T) {
 			http.NewResponseController(w).Flush()
 			<-r.Context().Done() // until the proxy gives up
 		}))
-		in := start(t, "-socket", sock, "-strategy", mode, "-transport", transport, "-grace", "100ms")
+		in := start(t, "-socket", sock, "-strategy", s.Mode, "-transport", s.Transport, "-grace", "100ms")
 		c := newClient(t)
 		res, err := c.Get("http://" + in.addr + "/_lab/blob")
 		if err != nil {

@@ -25,7 +25,7 @@
 // http.Transport, the default for -strategy stdlib, and the only one
 // -strategy stdlib-default accepts).
 //
-// -park-idle (default 1ms; 0 never) parks a chunked stream over the raw
+// -park-idle (default 1ms, also for 0; "never" or a negative time never parks) parks a chunked stream over the raw
 // transport (events, logs -f, wait) once it has been idle that long: its
 // client connection is hijacked and the stream relayed by two small
 // goroutines, which frees net/http's per-request buffers and goroutine.

@@ -75,7 +75,7 @@ func TestBadFlags(t *testing.T) {
 		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "alloc", "-profile", "bogus"},
 		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "alloc", "-max-conns", "-1"},
 		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "alloc", "-grace", "soon"},
-		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "alloc", "-park-idle", "-1s"},
+		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "alloc", "-park-idle", "soon"},
 		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "alloc", "extra"},
 		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "alloc", "-transport", "bogus"},
 		{"-listen", "127.0.0.1:0", "-socket", sock, "-strategy", "stdlib-default", "-transport", "raw"},
@@ -175,10 +175,10 @@ func newClient(t *testing.T) *http.Client {
 // TestMissingSocket starts with no upstream: one warning naming the path,
 // 502 naming it while missing, 200 once it serves, with no restart.
 func TestMissingSocket(t *testing.T) {
-	forEachMode(t, proxy.Modes(), func(t *testing.T, mode, transport string) {
+	forEachSetup(t, func(t *testing.T, s proxy.Setup) {
 		{
 			sock := testsock.Path(t, "up.sock")
-			in := start(t, "-socket", sock, "-strategy", mode, "-transport", transport)
+			in := start(t, "-socket", sock, "-strategy", s.Mode, "-transport", s.Transport)
 			c := newClient(t)
 			if n := strings.Count(in.stderr.String(), "warning: upstream socket "+sock); n != 1 {
 				t.Errorf("stderr has %d warnings naming %s; want 1:\n%s", n, sock, in.stderr.String())
@@ -200,19 +200,12 @@ func TestMissingSocket(t *testing.T) {
 	})
 }
 
-// forEachMode runs f as subtest mode=NAME/transport=T for each of modes and
-// each transport it accepts.
-func forEachMode(t *testing.T, modes []string, f func(t *testing.T, mode, transport string)) {
+// forEachSetup runs f as subtest mode=NAME/transport=T (Setup.String) for
+// every setup in proxy.Setups().
+func forEachSetup(t *testing.T, f func(t *testing.T, s proxy.Setup)) {
 	t.Helper()
-	for _, mode := range modes {
-		t.Run("mode="+mode, func(t *testing.T) {
-			for _, tr := range proxy.Transports() {
-				if tr == proxy.TransportRaw && mode == proxy.ModeStdlibDefault {
-					continue
-				}
-				t.Run("transport="+tr, func(t *testing.T) { f(t, mode, tr) })
-			}
-		})
+	for _, s := range proxy.Setups() {
+		t.Run(s.String(), func(t *testing.T) { f(t, s) })
 	}
 }
 
@@ -241,10 +234,10 @@ func (in *instance) send(t *testing.T, method, path, extra string) (net.Conn, *b
 // transport, while a request waits for its body: the request completes,
 // then sockproxy exits 0.
 func TestShutdownFinishesInFlight(t *testing.T) {
-	forEachMode(t, proxy.Modes(), testShutdownFinishesInFlight)
+	forEachSetup(t, testShutdownFinishesInFlight)
 }
 
-func testShutdownFinishesInFlight(t *testing.T, mode, transport string) {
+func testShutdownFinishesInFlight(t *testing.T, s proxy.Setup) {
 	sock := testsock.Path(t, "up.sock")
 	release := make(chan struct{})
 	serveUnix(t, sock, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -256,7 +249,7 @@ func testShutdownFinishesInFlight(t *testing.T, mode, transport string) {
 		case <-r.Context().Done():
 		}
 	}))
-	in := start(t, "-socket", sock, "-strategy", mode, "-transport", transport, "-grace", testDeadline.String())
+	in := start(t, "-socket", sock, "-strategy", s.Mode, "-transport", s.Transport, "-grace", testDeadline.String())
 	c := newClient(t)
 	res, err := c.Post("http://"+in.addr+"/containers/c1/wait", "", nil)
 	if err != nil {
@@ -280,7 +273,7 @@ func testShutdownFinishesInFlight(t *testing.T, mode, transport string) {
 // directions): the stream is closed on both sides once the grace is over,
 // sockproxy exits 0, and no goroutine of the subtest outlives it.
 func TestShutdownClosesUpgradedStream(t *testing.T) {
-	forEachMode(t, proxy.Modes(), func(t *testing.T, mode, transport string) {
+	forEachSetup(t, func(t *testing.T, s proxy.Setup) {
 		{
 			// Registered first, so it runs last: after sockproxy and the
 			// upstream have stopped. goleak retries until its own deadline.
@@ -300,7 +293,7 @@ func TestShutdownClosesUpgradedStream(t *testing.T) {
 				_, err = io.Copy(conn, brw) // echo until the proxy closes
 				upDone <- err
 			}))
-			in := start(t, "-socket", sock, "-strategy", mode, "-transport", transport, "-grace", "50ms")
+			in := start(t, "-socket", sock, "-strategy", s.Mode, "-transport", s.Transport, "-grace", "50ms")
 			c, br, res := in.send(t, "POST", "/containers/c1/attach", "Connection: Upgrade\r\nUpgrade: tcp\r\n")
 			if res.StatusCode != 101 {
 				t.Fatalf("attach: %s; want 101", res.Status)
@@ -334,7 +327,7 @@ func TestShutdownClosesUpgradedStream(t *testing.T) {
 // is closed on both sides, sockproxy exits 0, and no goroutine of the
 // subtest outlives it.
 func TestShutdownClosesIdleStream(t *testing.T) {
-	forEachMode(t, proxy.Modes(), func(t *testing.T, mode, transport string) {
+	forEachSetup(t, func(t *testing.T, s proxy.Setup) {
 		ignore := goleak.IgnoreCurrent()
 		t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 		sock := testsock.Path(t, "up.sock")
@@ -346,7 +339,7 @@ func TestShutdownClosesIdleStream(t *testing.T) {
 			<-r.Context().Done() // the proxy closed the upstream connection
 			upDone <- struct{}{}
 		}))
-		in := start(t, "-socket", sock, "-strategy", mode, "-transport", transport, "-grace", "50ms")
+		in := start(t, "-socket", sock, "-strategy", s.Mode, "-transport", s.Transport, "-grace", "50ms")
 		_, _, res := in.send(t, "GET", "/events", "")
 		if res.StatusCode != 200 {
 			t.Fatalf("events: %s; want 200", res.Status)
@@ -471,5 +464,32 @@ func TestSignal(t *testing.T) {
 	}
 	if _, err := os.Stat(front); !os.IsNotExist(err) {
 		t.Errorf("listening socket %s left behind: %v", front, err)
+	}
+}
+
+// TestParkIdleFlag checks what -park-idle passes to proxy.Config.ParkIdle:
+// the default by default and for 0, a negative time for never.
+func TestParkIdleFlag(t *testing.T) {
+	for _, c := range []struct {
+		args  []string
+		want  time.Duration
+		never bool
+	}{
+		{args: nil, want: proxy.DefaultParkIdle},
+		{args: []string{"-park-idle", "0"}, want: 0},
+		{args: []string{"-park-idle", "5ms"}, want: 5 * time.Millisecond},
+		{args: []string{"-park-idle", "never"}, never: true},
+		{args: []string{"-park-idle", "-1s"}, never: true},
+	} {
+		args := append([]string{"-listen", "127.0.0.1:0", "-socket", "/nonexistent/up.sock"}, c.args...)
+		o, err := parseFlags(args, io.Discard)
+		if err != nil {
+			t.Errorf("sockproxy %q: %v", c.args, err)
+			continue
+		}
+		got := time.Duration(o.parkIdle)
+		if c.never && got >= 0 || !c.never && got != c.want {
+			t.Errorf("sockproxy %q: ParkIdle %s; want %s (never: %v)", c.args, got, c.want, c.never)
+		}
 	}
 }

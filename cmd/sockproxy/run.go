@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,14 +26,13 @@ import (
 type options struct {
 	listen            string
 	socket            string
-	strategy          string
-	transport         string
+	setup             proxy.Setup // -strategy and -transport
 	profile           string
 	profileDir        string
 	readHeaderTimeout time.Duration
 	maxConns          int
 	grace             time.Duration
-	parkIdle          time.Duration
+	parkIdle          parkIdle
 	policy            string
 	explain           bool
 	healthcheck       bool
@@ -61,14 +59,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.listen, "listen", "", "address to serve on: `host:port` or unix:/path (required)")
 	fs.StringVar(&o.socket, "socket", "", "upstream Unix socket `path` (required)")
-	fs.StringVar(&o.strategy, "strategy", proxy.DefaultMode, "proxy mode `name`, or list to print the names")
-	fs.StringVar(&o.transport, "transport", "", "upstream `transport`: std (Go's http.Transport) or raw (the lean one); default raw, but std for -strategy stdlib and stdlib-default (Go's proxy over Go's transport)")
+	fs.StringVar(&o.setup.Mode, "strategy", proxy.DefaultMode, "proxy mode `name`, or list to print the names")
+	fs.StringVar(&o.setup.Transport, "transport", "", "upstream `transport`: std (Go's http.Transport) or raw (the lean one); default raw, but std for -strategy stdlib and stdlib-default (Go's proxy over Go's transport)")
 	fs.StringVar(&o.profile, "profile", "", "write a `kind` of profile: cpu, mem, block, mutex or trace")
 	fs.StringVar(&o.profileDir, "profile-dir", ".", "`directory` for -profile output")
 	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 10*time.Second, "time allowed to read a request header")
 	fs.IntVar(&o.maxConns, "max-conns", 0, "cap on concurrent client connections, and the upstream pool size (0: no cap, pool of 64)")
 	fs.DurationVar(&o.grace, "grace", 10*time.Second, "time in-flight requests and streams get at shutdown")
-	fs.DurationVar(&o.parkIdle, "park-idle", proxy.DefaultParkIdle, "idle time after which a chunked stream over the raw transport (events, logs -f) is parked, freeing its request's buffers and goroutine (0: never)")
+	o.parkIdle = parkIdle(proxy.DefaultParkIdle)
+	fs.Var(&o.parkIdle, "park-idle", "idle `time` after which a chunked stream over the raw transport (events, logs -f) is parked, freeing its request's buffers and goroutine (0: the default; never, or a negative time: never park)")
 	fs.StringVar(&o.policy, "policy", "", "access policy: a policy `file`, or preset:NAME ("+strings.Join(policy.PresetNames(), ", ")+"); default: Tecnativa's variables (CONTAINERS=1, POST=0, …) when any is set, else none, which only a Unix-socket or loopback -listen accepts")
 	fs.BoolVar(&o.explain, "explain", false, "print every operation the policy grants, grouped, risky ones marked, and exit")
 	fs.BoolVar(&o.healthcheck, "healthcheck", false, "ask the sockproxy on -listen for /_ping and exit 0 when it and the upstream answer, 1 otherwise (for HEALTHCHECK)")
@@ -91,7 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		fs.Usage()
 		return nil, err
 	}
-	if o.strategy == "list" {
+	if o.setup.Mode == "list" {
 		return o, errList
 	}
 	bad := func(format string, a ...any) (*options, error) {
@@ -117,9 +116,6 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 		return o, nil // needs no upstream
 	}
-	if o.transport == "" {
-		o.transport = defaultTransport(o.strategy)
-	}
 	switch {
 	case fs.NArg() > 0:
 		return bad("unexpected arguments: %q", fs.Args())
@@ -127,18 +123,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return bad("-listen is required")
 	case o.socket == "":
 		return bad("-socket is required")
-	case !proxy.IsMode(o.strategy):
-		return bad("unknown -strategy %q (have: %s)", o.strategy, strings.Join(proxy.Modes(), ", "))
-	case !slices.Contains(proxy.Transports(), o.transport):
-		return bad("unknown -transport %q (have: %s)", o.transport, strings.Join(proxy.Transports(), ", "))
-	case o.transport == proxy.TransportRaw && o.strategy == proxy.ModeStdlibDefault:
-		return bad("-strategy %s is Go's default transport; -transport %s does not apply", o.strategy, o.transport)
+	case !proxy.IsMode(o.setup.Mode):
+		return bad("unknown -strategy %q (have: %s)", o.setup.Mode, strings.Join(proxy.Modes(), ", "))
+	case o.setup.Validate() != nil:
+		return bad("-strategy, -transport: %v", o.setup.Validate())
 	case o.maxConns < 0:
 		return bad("-max-conns must be >= 0, got %d", o.maxConns)
 	case o.grace < 0:
 		return bad("-grace must be >= 0, got %s", o.grace)
-	case o.parkIdle < 0:
-		return bad("-park-idle must be >= 0, got %s", o.parkIdle)
 	}
 	if o.profile != "" {
 		if _, ok := profileModes[o.profile]; !ok {
@@ -168,15 +160,28 @@ func flagsFromEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 	return err
 }
 
-// defaultTransport is the transport a strategy gets when -transport is not
-// given: the raw transport, where the latest results favour the project's
-// strategies (see README), and Go's transport for the two modes that run
-// Go's own proxy, which are defined over it.
-func defaultTransport(strategy string) string {
-	if strategy == proxy.ModeStdlib || strategy == proxy.ModeStdlibDefault {
-		return proxy.TransportStd
+// parkIdle is -park-idle: a duration as proxy.Config.ParkIdle takes it
+// (0 the default, negative never), or "never".
+type parkIdle time.Duration
+
+func (p *parkIdle) String() string {
+	if *p < 0 {
+		return "never"
 	}
-	return proxy.TransportRaw
+	return time.Duration(*p).String()
+}
+
+func (p *parkIdle) Set(s string) error {
+	if s == "never" {
+		*p = -1
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New(`want a duration such as 1ms, or "never"`)
+	}
+	*p = parkIdle(d)
+	return nil
 }
 
 var profileModes = map[string]func(*profile.Profile){
@@ -249,10 +254,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if _, err := os.Stat(o.socket); err != nil {
 		logger.Warn(fmt.Sprintf("warning: upstream socket %s: %v; answering 502 until it appears", o.socket, err))
 	}
-	parkIdle := o.parkIdle
-	if parkIdle == 0 {
-		parkIdle = -1 // never
-	}
 	errorLog := lineLogger(logger, slog.LevelWarn)
 	var (
 		obs observers
@@ -265,8 +266,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if o.accessLog {
 		obs = append(obs, accessLog{logger})
 	}
-	cfg := proxy.Config{Socket: o.socket, Mode: o.strategy, Transport: o.transport, MaxConns: o.maxConns, ErrorLog: errorLog,
-		ParkIdle: parkIdle, Policy: pol}
+	cfg := proxy.Config{Mode: o.setup.Mode, Transport: o.setup.Transport, Socket: o.socket, MaxConns: o.maxConns, ErrorLog: errorLog,
+		ParkIdle: time.Duration(o.parkIdle), Policy: pol}
 	switch len(obs) {
 	case 0:
 	case 1:
@@ -289,11 +290,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 
 	var metricsSrv *metricsServer
 	if met != nil {
-		if s, ok := h.(interface {
-			UpstreamStats() (proxy.UpstreamStats, bool)
-		}); ok {
-			met.Registry().MustRegister(metrics.UpstreamCollector(s.UpstreamStats))
-		}
+		met.Registry().MustRegister(metrics.UpstreamCollector(h.UpstreamStats))
 		metricsSrv, err = startMetrics(o.metrics, met.Handler(), lineLogger(logger, slog.LevelWarn))
 		if err != nil {
 			ln.Close()
@@ -319,7 +316,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		ReadHeaderTimeout: o.readHeaderTimeout,
 		ErrorLog:          lineLogger(logger.With("from", "net/http"), slog.LevelWarn),
 	}
-	logger.Info(fmt.Sprintf("listening on %s, upstream %s, strategy %s, transport %s", ln.Addr(), o.socket, o.strategy, o.transport),
+	logger.Info(fmt.Sprintf("listening on %s, upstream %s, strategy %s, transport %s", ln.Addr(), o.socket, h.Setup().Mode, h.Setup().Transport),
 		"version", version)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(tl) }()
@@ -350,10 +347,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	}
 	// Closing them ends their handlers; wait for those briefly.
 	waitGroup(&handlers, time.Second)
-	if c, ok := h.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-	if s, err := bodycopy.Lookup(o.strategy); err == nil {
+	h.CloseIdleConnections()
+	if s, err := bodycopy.Lookup(h.Setup().Mode); err == nil {
 		if _, ok := s.(bodycopy.Splicer); ok {
 			logger.Info(spliceReport(bodycopy.ReadSpliceCounts()))
 		}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sockproxylab/sockproxy/proxy"
 )
 
 // A Scenario is one loadgen run shape: a closed loop of Conc connections,
@@ -242,8 +244,8 @@ func startTargets(ctx context.Context, cfg Config) ([]*Target, error) {
 		return true, nil
 	}
 	for _, spec := range cfg.Sockproxies {
-		if spec == "stdlib-default-raw" {
-			continue // Go's default transport by definition
+		if s, _ := sockproxySetup(spec); proxy.IsMode(s.Mode) && s.Validate() != nil {
+			continue // a mode that does not run over that transport (stdlib-default-raw)
 		}
 		if _, err := add(sockproxyStarter(cfg.Sockproxy, spec, maxConns)); err != nil {
 			return targets, err

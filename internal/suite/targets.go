@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sockproxylab/sockproxy/proxy"
 )
 
 // A Target is one thing loadgen measures: the upstream itself (direct) or a
@@ -151,18 +153,27 @@ type launch struct {
 // starter starts one kind of target in l.
 type starter func(ctx context.Context, l launch) (*Target, error)
 
-// sockproxyStarter starts sockproxy for a target name "strategy" (Go's
+// sockproxySetup parses a sockproxy target name: "strategy" (Go's
 // transport) or "strategy-raw" (the raw transport), either followed by
-// "-traefik" for the same restricted by -policy preset:traefik (the
-// policy's cost; ping only); the target is named sockproxy-<that>.
-func sockproxyStarter(bin, spec string, maxConns int) starter {
-	strategy, transport := spec, "std"
-	var policyArgs []string
-	if s, ok := strings.CutSuffix(strategy, "-traefik"); ok {
-		strategy, policyArgs = s, []string{"-policy", "preset:traefik"}
+// "-traefik" for the same restricted by -policy preset:traefik. The setup
+// is not validated.
+func sockproxySetup(spec string) (s proxy.Setup, traefik bool) {
+	s = proxy.Setup{Mode: spec, Transport: proxy.TransportStd}
+	s.Mode, traefik = strings.CutSuffix(s.Mode, "-traefik")
+	if m, ok := strings.CutSuffix(s.Mode, "-raw"); ok {
+		s.Mode, s.Transport = m, proxy.TransportRaw
 	}
-	if s, ok := strings.CutSuffix(strategy, "-raw"); ok {
-		strategy, transport = s, "raw"
+	return s, traefik
+}
+
+// sockproxyStarter starts sockproxy for a target name (see sockproxySetup);
+// the target is named sockproxy-<that>; a -traefik target measures the
+// policy's cost, on ping only.
+func sockproxyStarter(bin, spec string, maxConns int) starter {
+	setup, traefik := sockproxySetup(spec)
+	var policyArgs []string
+	if traefik {
+		policyArgs = []string{"-policy", "preset:traefik"}
 	}
 	return func(ctx context.Context, l launch) (*Target, error) {
 		port, err := freePort()
@@ -171,9 +182,9 @@ func sockproxyStarter(bin, spec string, maxConns int) starter {
 		}
 		addr := "127.0.0.1:" + strconv.Itoa(port)
 		name := "sockproxy-" + spec
-		// -transport always: sockproxy's default depends on the strategy.
-		argv := []string{bin, "-listen", addr, "-socket", l.socket, "-strategy", strategy,
-			"-max-conns", strconv.Itoa(maxConns), "-transport", transport}
+		// -transport always: a name without -raw means std.
+		argv := []string{bin, "-listen", addr, "-socket", l.socket, "-strategy", setup.Mode,
+			"-max-conns", strconv.Itoa(maxConns), "-transport", setup.Transport}
 		t, err := startProc(ctx, name, l.cpus, filepath.Join(l.dir, name+".log"), addr, append(argv, policyArgs...)...)
 		if t != nil && policyArgs != nil {
 			t.Only = "ping"

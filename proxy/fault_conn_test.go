@@ -7,7 +7,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -30,15 +29,6 @@ func startSim(t *testing.T, path string) *upstream.Server {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-// simFront serves the proxy for mode on 127.0.0.1 in front of socket.
-func simFront(t *testing.T, mode, transport, socket string) (*frontEnd, *http.Client) {
-	t.Helper()
-	f := configuredFront(t, mode, transport, socket, func(*Config) {})
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	return f, &http.Client{Transport: tr, Timeout: testDeadline}
 }
 
 // getBody GETs url and reads the whole body; err is the read's error.
@@ -64,9 +54,9 @@ func TestFaultUpstreamAbort(t *testing.T) {
 		{"logs", "/containers/c1/logs?follow=1&stdout=1&lines=1000&fail_after=5000"},
 		{"content-length-at-0", "/_lab/blob?size=64KiB&fail_after=0"},
 	}
-	forEachModeTransport(t, func(t *testing.T, mode, transport string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		sim := startSim(t, testsock.Path(t, "sim.sock"))
-		f, c := simFront(t, mode, transport, sim.Path())
+		f, c := startFront(t, s, sim.Path()), simClient(t)
 		for _, p := range paths {
 			code, body, err := getBody(c, f.URL+p.path)
 			if err == nil {
@@ -85,10 +75,10 @@ func TestFaultUpstreamAbort(t *testing.T) {
 // requests while it is gone get 502 naming the socket, and
 // requests succeed again with no restart of the proxy.
 func TestFaultUpstreamRestart(t *testing.T) {
-	forEachModeTransport(t, func(t *testing.T, mode, transport string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		path := testsock.Path(t, "sim.sock")
 		sim := startSim(t, path)
-		f, c := simFront(t, mode, transport, path)
+		f, c := startFront(t, s, path), simClient(t)
 		if code, _, err := getBody(c, f.URL+"/_ping"); err != nil || code != 200 {
 			t.Fatalf("GET /_ping before restart: %d, %v; want 200", code, err)
 		}
@@ -258,27 +248,18 @@ func TestFaultSlowClient(t *testing.T) {
 	}
 	const size = 64 << 20
 	const maxGrowth = 8 << 20
-	for _, mode := range Modes() {
-		for _, tr := range testTransports {
-			if !validPair(mode, tr) {
-				continue
-			}
-			for _, framing := range []string{"content-length", "chunked"} {
-				for _, client := range []string{"never-reads", "reads-then-stalls", "trickle"} {
-					name := "mode=" + mode
-					if tr != "" {
-						name += "/transport=" + tr
-					}
-					t.Run(name+"/framing="+framing+"/client="+client, func(t *testing.T) {
-						slowClient(t, mode, tr, framing, client, size, maxGrowth)
-					})
-				}
+	forEachSetup(t, func(t *testing.T, s Setup) {
+		for _, framing := range []string{"content-length", "chunked"} {
+			for _, client := range []string{"never-reads", "reads-then-stalls", "trickle"} {
+				t.Run("framing="+framing+"/client="+client, func(t *testing.T) {
+					slowClient(t, s, framing, client, size, maxGrowth)
+				})
 			}
 		}
-	}
+	}, inTurn)
 }
 
-func slowClient(t *testing.T, mode, transport, framing, client string, size, maxGrowth int64) {
+func slowClient(t *testing.T, s Setup, framing, client string, size, maxGrowth int64) {
 	ignore := goleak.IgnoreCurrent()
 	var written atomic.Int64
 	var conns connCounter
@@ -304,12 +285,7 @@ func slowClient(t *testing.T, mode, transport, framing, client string, size, max
 		defer close(served)
 		up.Serve(ln)
 	}()
-	lb := &logBuffer{}
-	h, err := New(hostileConfig(path, mode, transport, log.New(lb, "", 0)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	front := newTestServer(h, lb)
+	front := startFront(t, s, path)
 
 	func() {
 		before := heapInuse()
@@ -374,9 +350,7 @@ func slowClient(t *testing.T, mode, transport, framing, client string, size, max
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	waitParked(t, h)
-	front.Close()
-	h.(interface{ CloseIdleConnections() }).CloseIdleConnections()
+	front.stop()
 	up.Close()
 	<-served
 	goleak.VerifyNone(t, ignore)
@@ -483,7 +457,7 @@ func (c *countedConn) Close() error {
 // and the proxy must close the client connection exactly once.
 func TestFaultHalfOpenStream(t *testing.T) {
 	const n = 1 << 20
-	forEachModeTransport(t, func(t *testing.T, mode, transport string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		for _, closer := range []string{"client", "upstream"} {
 			t.Run("closes="+closer, func(t *testing.T) {
 				type upResult struct {
@@ -514,37 +488,22 @@ func TestFaultHalfOpenStream(t *testing.T) {
 					m, err := io.Copy(io.Discard, brw)
 					got <- upResult{m, err}
 				}))
-				lb := &logBuffer{}
-				h, err := New(hostileConfig(up, mode, transport, log.New(lb, "", 0)))
-				if err != nil {
-					t.Fatal(err)
-				}
 				var handlers sync.WaitGroup
-				ln, err := net.Listen("tcp", "127.0.0.1:0")
-				if err != nil {
-					t.Fatal(err)
-				}
-				cl := &closeCounter{Listener: ln}
-				srv := &http.Server{
-					Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-						handlers.Add(1)
-						defer handlers.Done()
-						h.ServeHTTP(w, r)
+				var cl *closeCounter
+				f := startFront(t, s, up,
+					withListener(func(ln net.Listener) net.Listener {
+						cl = &closeCounter{Listener: ln}
+						return cl
 					}),
-					ErrorLog: log.New(lb, "http: ", 0),
-				}
-				served := make(chan struct{})
-				go func() {
-					defer close(served)
-					srv.Serve(cl)
-				}()
-				defer func() {
-					srv.Close()
-					<-served
-					h.(interface{ CloseIdleConnections() }).CloseIdleConnections()
-				}()
+					withHandler(func(h http.Handler) http.Handler {
+						return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+							handlers.Add(1)
+							defer handlers.Done()
+							h.ServeHTTP(w, r)
+						})
+					}))
 
-				c, err := net.Dial("tcp", ln.Addr().String())
+				c, err := net.Dial("tcp", f.Listener.Addr().String())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -585,12 +544,7 @@ func TestFaultHalfOpenStream(t *testing.T) {
 						t.Errorf("client read %d more bytes, %v; want EOF", m, err)
 					}
 				}
-				handlersDone := make(chan struct{})
-				go func() {
-					handlers.Wait()
-					close(handlersDone)
-				}()
-				if _, err := waitFor(handlersDone, "the proxy's handler to return"); err != nil {
+				if err := waitGroup(&handlers, "the proxy's handler to return"); err != nil {
 					t.Fatal(err)
 				}
 				if got := cl.closes.Load(); got != 1 {
@@ -599,12 +553,4 @@ func TestFaultHalfOpenStream(t *testing.T) {
 			})
 		}
 	})
-}
-
-// newTestServer serves h on 127.0.0.1 with its log in lb.
-func newTestServer(h http.Handler, lb *logBuffer) *httptest.Server {
-	ts := httptest.NewUnstartedServer(countRequests(h))
-	ts.Config.ErrorLog = log.New(lb, "http: ", 0)
-	ts.Start()
-	return ts
 }
