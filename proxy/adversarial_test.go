@@ -271,13 +271,13 @@ func TestUnsolicitedBytesOnIdleConn(t *testing.T) {
 			if later {
 				close(inject)
 			}
-			if _, err := waitFor(injected, "the upstream to write its unsolicited answer"); err != nil {
+			if _, err := testsock.WaitFor(injected, "the upstream to write its unsolicited answer"); err != nil {
 				t.Fatal(err)
 			}
 			if s.Transport != TransportRaw {
 				// Go's transport sees the bytes in its idle connection's
 				// own read, concurrently: wait until it has closed it.
-				if _, err := waitFor(closed, "Go's transport to close the connection"); err != nil {
+				if _, err := testsock.WaitFor(closed, "Go's transport to close the connection"); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -404,7 +404,7 @@ func TestHTTP10Informational(t *testing.T) {
 		if line, _, _ := strings.Cut(string(got), "\r\n"); !strings.HasSuffix(line, " 200 OK") {
 			err = fmt.Errorf("first line %q; want the final 200, no 1xx", line)
 		}
-		if e, werr := waitFor(expectSeen, "the upstream's request"); werr != nil || e != "" {
+		if e, werr := testsock.WaitFor(expectSeen, "the upstream's request"); werr != nil || e != "" {
 			err = errors.Join(err, fmt.Errorf("upstream got Expect %q (%v); want none", e, werr))
 		}
 		expect(t, s.Mode, "http10/1xx", err)

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sockproxylab/sockproxy/internal/testsock"
 )
 
 // docker-py (and docker-compose 1.29 through it, with
@@ -223,7 +225,7 @@ func TestDockerPyRun(t *testing.T) {
 		for _, c := range streams {
 			c.Close()
 		}
-		r, err := waitFor(e.stdin, "the stdin attach to end")
+		r, err := testsock.WaitFor(e.stdin, "the stdin attach to end")
 		if err == nil && (r.err != nil || r.data != "") {
 			err = fmt.Errorf("the stdin attach read %q, %v; want EOF and nothing", r.data, r.err)
 		}
@@ -255,7 +257,7 @@ func TestDockerPyExec(t *testing.T) {
 			}
 			defer conn.Close()
 			io.WriteString(conn, dockerdUpgraded)
-			if _, err := waitFor(read101, "the client to read the 101"); err != nil {
+			if _, err := testsock.WaitFor(read101, "the client to read the 101"); err != nil {
 				done <- err
 				return
 			}
@@ -277,7 +279,7 @@ func TestDockerPyExec(t *testing.T) {
 		if want := map[byte]string{1: "hi\n", 2: "warn\n"}; err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("exec stream: got frames %q (%v); want %q", got, err, want)
 		}
-		if err, werr := waitFor(done, "the upstream to finish"); werr != nil || err != nil {
+		if err, werr := testsock.WaitFor(done, "the upstream to finish"); werr != nil || err != nil {
 			t.Error(errors.Join(err, werr))
 		}
 	})

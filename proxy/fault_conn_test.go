@@ -104,7 +104,7 @@ func TestFaultUpstreamRestart(t *testing.T) {
 		// The simulator's Close wakes its handlers, which may end the
 		// stream cleanly before the connection closes (as dockerd does
 		// when it shuts down): the stream must end, either way.
-		if _, err := waitFor(events, "the events stream to end"); err != nil {
+		if _, err := testsock.WaitFor(events, "the events stream to end"); err != nil {
 			t.Fatal(err)
 		}
 		if rest, err := io.ReadAll(abr); err == nil && len(rest) > 0 {
@@ -531,7 +531,7 @@ func TestFaultHalfOpenStream(t *testing.T) {
 					c.(*net.TCPConn).CloseWrite()
 					want = n
 				}
-				r, err := waitFor(got, "the upstream")
+				r, err := testsock.WaitFor(got, "the upstream")
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -84,16 +84,16 @@ func TestClientLeaves(t *testing.T) {
 					}
 					errc <- err
 				}()
-				if _, err := waitFor(started, "the upstream to get the request"); err != nil {
+				if _, err := testsock.WaitFor(started, "the upstream to get the request"); err != nil {
 					t.Fatal(err)
 				}
 				if when == "before-header" {
 					cancel()
 				}
-				if err, _ := waitFor(errc, "the client"); when == "mid-body" && err != nil {
+				if err, _ := testsock.WaitFor(errc, "the client"); when == "mid-body" && err != nil {
 					t.Fatalf("client: %v", err)
 				}
-				if _, err := waitFor(gone, "the upstream request to end"); err != nil {
+				if _, err := testsock.WaitFor(gone, "the upstream request to end"); err != nil {
 					t.Fatal(err)
 				}
 			})

@@ -2,10 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/binary"
-	"errors"
-	"io"
 	"log"
 	"maps"
 	"net"
@@ -27,7 +23,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // testDeadline bounds every wait in these tests. Tests never sleep; they
 // wait on a condition, and fail when it has not come by this deadline.
-const testDeadline = 20 * time.Second
+const testDeadline = testsock.Deadline
 
 // forEachSetup runs f as subtest s.String() (mode=NAME/transport=T) for
 // every setup in Setups() that opts keep (none: all of them), in parallel
@@ -368,40 +364,6 @@ func simClient(t testing.TB) *http.Client {
 	return &http.Client{Transport: tr, Timeout: testDeadline}
 }
 
-// Compatibility shims for the tests of the raw transport, which the lead
-// moves into internal/wire; drop them with that move.
-
-// forEachMode is forEachSetup with the mode alone; startProxy, given the t
-// of such a subtest, uses its setup.
-func forEachMode(t *testing.T, f func(t *testing.T, mode string)) {
-	t.Helper()
-	forEachSetup(t, func(t *testing.T, s Setup) {
-		shimSetups.Store(t, s)
-		t.Cleanup(func() { shimSetups.Delete(t) })
-		f(t, s.Mode)
-	})
-}
-
-// shimSetups holds the setup of each forEachMode subtest.
-var shimSetups sync.Map // *testing.T → Setup
-
-// startProxy is startFront for the setup of t's forEachMode subtest,
-// parking at once.
-func startProxy(t *testing.T, mode, socket string) *frontEnd {
-	t.Helper()
-	s, ok := shimSetups.Load(t)
-	if !ok {
-		t.Fatalf("startProxy outside forEachMode")
-	}
-	return startFront(t, s.(Setup), socket, parkAtOnce)
-}
-
-// simFront is startFront for Setup{mode, transport} and simClient.
-func simFront(t *testing.T, mode, transport, socket string) (*frontEnd, *http.Client) {
-	t.Helper()
-	return startFront(t, Setup{Mode: mode, Transport: transport}, socket), simClient(t)
-}
-
 // dial opens a raw client connection to the front end, with the test
 // deadline set on it.
 func (f *frontEnd) dial(t *testing.T) *net.TCPConn {
@@ -422,71 +384,12 @@ func waitGroup(wg *sync.WaitGroup, what string) error {
 		wg.Wait()
 		close(done)
 	}()
-	_, err := waitFor(done, what)
+	_, err := testsock.WaitFor(done, what)
 	return err
 }
 
-// waitFor waits for a value on ch until the test deadline.
-func waitFor[T any](ch <-chan T, what string) (T, error) {
-	timer := time.NewTimer(testDeadline)
-	defer timer.Stop()
-	select {
-	case v := <-ch:
-		return v, nil
-	case <-timer.C:
-		var zero T
-		return zero, errors.New("gave up waiting for " + what)
-	}
-}
-
-// genReader yields n deterministic pseudo-random bytes (xorshift64*): no
-// period a dropped or repeated block could hide in. Reads are multiples of
-// 8 bytes except the last, so every generator of the same n yields the same
-// bytes whatever the read sizes.
-type genReader struct {
-	n     int64
-	state uint64
-	rest  []byte // unread tail of the last word
-	word  [8]byte
-}
-
-func newGen(n int64) *genReader { return &genReader{n: n, state: 0x9E3779B97F4A7C15} }
-
-func (g *genReader) next() uint64 {
-	g.state ^= g.state >> 12
-	g.state ^= g.state << 25
-	g.state ^= g.state >> 27
-	return g.state * 2685821657736338717
-}
-
-func (g *genReader) Read(p []byte) (int, error) {
-	if g.n <= 0 {
-		return 0, io.EOF
-	}
-	if int64(len(p)) > g.n {
-		p = p[:g.n]
-	}
-	n := copy(p, g.rest)
-	g.rest = g.rest[n:]
-	for ; n+8 <= len(p); n += 8 {
-		binary.LittleEndian.PutUint64(p[n:], g.next())
-	}
-	if n < len(p) {
-		binary.LittleEndian.PutUint64(g.word[:], g.next())
-		k := copy(p[n:], g.word[:])
-		g.rest = g.word[k:]
-		n += k
-	}
-	g.n -= int64(n)
-	return n, nil
-}
-
-// genSHA256 is the sha256 of newGen(n)'s bytes.
-func genSHA256(t *testing.T, n int64) [32]byte {
-	t.Helper()
-	h := sha256.New()
-	if _, err := io.Copy(h, newGen(n)); err != nil {
-		t.Fatal(err)
-	}
-	return [32]byte(h.Sum(nil))
-}
+// newGen and genSHA256 are testsock's generator of deterministic bytes.
+var (
+	newGen    = testsock.NewGen
+	genSHA256 = testsock.GenSHA256
+)

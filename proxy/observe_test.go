@@ -56,7 +56,7 @@ func (r *recordingObserver) Stream(k StreamKind, delta int) {
 // next waits for the next Outcome.
 func (r *recordingObserver) next(t *testing.T, what string) seen {
 	t.Helper()
-	s, err := waitFor(r.got, what)
+	s, err := testsock.WaitFor(r.got, what)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sockproxylab/sockproxy/internal/testsock"
 )
 
 // These tests drive a stream through its parking (see park.go) step by
@@ -107,7 +109,7 @@ func openParked(t *testing.T, f *parkFront, c net.Conn, br *bufio.Reader) *http.
 	if res.StatusCode != http.StatusOK || len(res.TransferEncoding) == 0 || res.TransferEncoding[0] != "chunked" {
 		t.Fatalf("stream: %s, Transfer-Encoding %q", res.Status, res.TransferEncoding)
 	}
-	if _, err := waitFor(f.hijacked, "the proxy to park the stream"); err != nil {
+	if _, err := testsock.WaitFor(f.hijacked, "the proxy to park the stream"); err != nil {
 		t.Fatal(err)
 	}
 	return res
@@ -203,7 +205,7 @@ func TestParkedClientLeaves(t *testing.T) {
 		up := newParkUpstream()
 		f, c, _, _ := parkedStreamTo(t, s, up)
 		c.Close()
-		if _, err := waitFor(up.left, "the upstream connection to close after the client left"); err != nil {
+		if _, err := testsock.WaitFor(up.left, "the upstream connection to close after the client left"); err != nil {
 			t.Fatal(err)
 		}
 		if !f.log.waitFor("client failed during body") {

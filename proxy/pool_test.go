@@ -22,7 +22,7 @@ func TestUpstreamConnectionReuse(t *testing.T) {
 		clients  = 16
 		requests = 25 // per client
 	)
-	forEachMode(t, func(t *testing.T, mode string) {
+	forEachSetup(t, func(t *testing.T, s Setup) {
 		var dials atomic.Int64
 		path := testsock.Path(t, "up.sock")
 		ln, err := net.Listen("unix", path)
@@ -47,7 +47,7 @@ func TestUpstreamConnectionReuse(t *testing.T) {
 			srv.Close()
 			<-served
 		})
-		f := startProxy(t, mode, path)
+		f := startFront(t, s, path, parkAtOnce)
 
 		tr := &http.Transport{MaxIdleConnsPerHost: clients}
 		defer tr.CloseIdleConnections()
@@ -73,11 +73,11 @@ func TestUpstreamConnectionReuse(t *testing.T) {
 			t.Fatalf("GET: %v", err)
 		}
 		n := dials.Load()
-		t.Logf("mode %s: %d upstream connections for %d requests from %d clients", mode, n, clients*requests, clients)
+		t.Logf("mode %s: %d upstream connections for %d requests from %d clients", s.Mode, n, clients*requests, clients)
 		if n > 2*clients {
 			err = fmt.Errorf("%d upstream connections for %d requests from %d clients; want at most %d",
 				n, clients*requests, clients, 2*clients)
 		}
-		expect(t, mode, "pool/reuse", err)
+		expect(t, s.Mode, "pool/reuse", err)
 	})
 }

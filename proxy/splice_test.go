@@ -7,6 +7,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,6 +20,9 @@ import (
 // spliceModes are the strategies that splice.
 var spliceModes = []string{bodycopy.Splice.Name(), bodycopy.SpliceChunked.Name()}
 
+// splicing keeps the setups of the strategies that splice.
+var splicing = setupOption{keep: func(s Setup) bool { return slices.Contains(spliceModes, s.Mode) }}
+
 // TestSplicePaths sends a Content-Length body, a bulk chunked body and an
 // upgraded stream through each splice strategy and transport, checks the
 // bytes and framing, and checks which paths spliced and which fell back.
@@ -26,65 +30,62 @@ var spliceModes = []string{bodycopy.Splice.Name(), bodycopy.SpliceChunked.Name()
 func TestSplicePaths(t *testing.T) {
 	const size = 1 << 20
 	want := upstream.ContentSHA256(size)
-	for _, mode := range spliceModes {
-		for _, transport := range Transports() {
-			t.Run("mode="+mode+"/transport="+transport, func(t *testing.T) {
-				path := testsock.Path(t, "sim.sock")
-				startSim(t, path)
-				f, c := simFront(t, mode, transport, path)
-				raw := transport == TransportRaw
-				all := mode == bodycopy.Splice.Name() // SpliceChunked splices chunked bodies only
+	forEachSetup(t, func(t *testing.T, s Setup) {
+		mode, transport := s.Mode, s.Transport
+		path := testsock.Path(t, "sim.sock")
+		startSim(t, path)
+		f, c := startFront(t, s, path), simClient(t)
+		raw := transport == TransportRaw
+		all := mode == bodycopy.Splice.Name() // SpliceChunked splices chunked bodies only
 
-				before := bodycopy.ReadSpliceCounts()
-				for _, url := range []string{"/_lab/blob?size=1MiB", "/images/x/get?size=1MiB"} {
-					res, err := c.Get(f.URL + url)
-					if err != nil {
-						t.Fatalf("GET %s: %v", url, err)
-					}
-					h := sha256.New()
-					n, err := io.Copy(h, res.Body)
-					res.Body.Close()
-					if err != nil || n != size || [32]byte(h.Sum(nil)) != want {
-						t.Errorf("GET %s: read %d bytes, %v, sha256 %x; want %d, nil, %x", url, n, err, h.Sum(nil), size, want)
-					}
-					if strings.HasPrefix(url, "/images") {
-						closeDelim := len(res.TransferEncoding) == 0 && res.ContentLength == -1 && res.Close
-						if closeDelim != raw {
-							t.Errorf("GET %s: Transfer-Encoding %q, Close %v; want close-delimited %v", url, res.TransferEncoding, res.Close, raw)
-						}
-					}
+		before := bodycopy.ReadSpliceCounts()
+		for _, url := range []string{"/_lab/blob?size=1MiB", "/images/x/get?size=1MiB"} {
+			res, err := c.Get(f.URL + url)
+			if err != nil {
+				t.Fatalf("GET %s: %v", url, err)
+			}
+			h := sha256.New()
+			n, err := io.Copy(h, res.Body)
+			res.Body.Close()
+			if err != nil || n != size || [32]byte(h.Sum(nil)) != want {
+				t.Errorf("GET %s: read %d bytes, %v, sha256 %x; want %d, nil, %x", url, n, err, h.Sum(nil), size, want)
+			}
+			if strings.HasPrefix(url, "/images") {
+				closeDelim := len(res.TransferEncoding) == 0 && res.ContentLength == -1 && res.Close
+				if closeDelim != raw {
+					t.Errorf("GET %s: Transfer-Encoding %q, Close %v; want close-delimited %v", url, res.TransferEncoding, res.Close, raw)
 				}
-				// A chunked JSON answer (a small stream, not a bulk body):
-				// copied as pooled, counted neither way.
-				if code, body, err := getBody(c, f.URL+"/containers/json?n=100"); err != nil || code != 200 || len(body) <= 2048 {
-					t.Errorf("GET /containers/json?n=100: %d, %d bytes, %v; want 200 and a chunked body", code, len(body), err)
-				}
-				attachEcho(t, f)
-				got := bodycopy.ReadSpliceCounts().Sub(before)
-
-				// A path the strategy splices counts each copy as spliced
-				// (raw transport) or fallen back (Go's transport); a path
-				// it leaves to Pooled counts nothing.
-				pc := func(splices bool, n uint64) bodycopy.PathCounts {
-					switch {
-					case !splices:
-						return bodycopy.PathCounts{}
-					case raw:
-						return bodycopy.PathCounts{Spliced: n}
-					}
-					return bodycopy.PathCounts{Fallbacks: n}
-				}
-				wantCounts := bodycopy.SpliceCounts{
-					Sized:  pc(all, 1),
-					Spans:  pc(true, 1),
-					Stream: pc(all, 2),
-				}
-				if got != wantCounts {
-					t.Errorf("splice counts went up by %+v; want %+v", got, wantCounts)
-				}
-			})
+			}
 		}
-	}
+		// A chunked JSON answer (a small stream, not a bulk body):
+		// copied as pooled, counted neither way.
+		if code, body, err := getBody(c, f.URL+"/containers/json?n=100"); err != nil || code != 200 || len(body) <= 2048 {
+			t.Errorf("GET /containers/json?n=100: %d, %d bytes, %v; want 200 and a chunked body", code, len(body), err)
+		}
+		attachEcho(t, f)
+		got := bodycopy.ReadSpliceCounts().Sub(before)
+
+		// A path the strategy splices counts each copy as spliced
+		// (raw transport) or fallen back (Go's transport); a path
+		// it leaves to Pooled counts nothing.
+		pc := func(splices bool, n uint64) bodycopy.PathCounts {
+			switch {
+			case !splices:
+				return bodycopy.PathCounts{}
+			case raw:
+				return bodycopy.PathCounts{Spliced: n}
+			}
+			return bodycopy.PathCounts{Fallbacks: n}
+		}
+		wantCounts := bodycopy.SpliceCounts{
+			Sized:  pc(all, 1),
+			Spans:  pc(true, 1),
+			Stream: pc(all, 2),
+		}
+		if got != wantCounts {
+			t.Errorf("splice counts went up by %+v; want %+v", got, wantCounts)
+		}
+	}, splicing, inTurn)
 }
 
 // attachEcho attaches through f, echoes one line and half-closes.
@@ -133,7 +134,7 @@ func TestSpliceKeepsUpstreamConn(t *testing.T) {
 		<-served
 	}()
 	for _, mode := range spliceModes {
-		f, c := simFront(t, mode, TransportRaw, path)
+		f, c := startFront(t, Setup{Mode: mode, Transport: TransportRaw}, path), simClient(t)
 		for range 3 {
 			code, body, err := getBody(c, f.URL+"/_lab/blob")
 			if err != nil || code != 200 || len(body) != size {
@@ -166,7 +167,7 @@ func TestSpliceChunkedAbort(t *testing.T) {
 			"10000\r\n"+strings.Repeat("x", 65536)+"\r\n8000\r\n"+strings.Repeat("y", 1000))
 		conn.Close()
 	}))
-	f, c := simFront(t, bodycopy.SpliceChunked.Name(), TransportRaw, up)
+	f, c := startFront(t, Setup{Mode: bodycopy.SpliceChunked.Name(), Transport: TransportRaw}, up), simClient(t)
 	res, err := c.Get(f.URL + "/images/x/get")
 	if err != nil {
 		t.Fatalf("GET: %v", err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockproxylab/sockproxy/internal/testsock"
 	"github.com/sockproxylab/sockproxy/internal/wire"
 )
 
@@ -170,7 +171,7 @@ func TestUpgrade(t *testing.T) {
 			}
 			if err == nil {
 				var r result
-				if r, err = waitFor(got, "the upstream to finish"); err == nil {
+				if r, err = testsock.WaitFor(got, "the upstream to finish"); err == nil {
 					if r.err != nil {
 						err = fmt.Errorf("upstream: %w", r.err)
 					} else if r.data != tc.stdin {
@@ -222,7 +223,7 @@ func TestUpgradeUpstreamHalfClose(t *testing.T) {
 			t.Fatalf("client write after upstream's half-close: %v", err)
 		}
 		c.CloseWrite()
-		r, err := waitFor(got, "the upstream to read the client's EOF")
+		r, err := testsock.WaitFor(got, "the upstream to read the client's EOF")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -272,7 +273,7 @@ func TestUpgradeResponseHeader(t *testing.T) {
 		}
 		expect(t, s.Mode, "upgrade/101-no-content-length", err)
 		c.CloseWrite()
-		waitFor(got, "the upstream to finish")
+		testsock.WaitFor(got, "the upstream to finish")
 	})
 }
 
@@ -307,7 +308,7 @@ func TestUpgradeWithBody(t *testing.T) {
 		if want := "hello\nls\nfinal\n"; err != nil || string(out) != want {
 			t.Errorf("client read %q, %v; want %q then EOF", out, err, want)
 		}
-		r, err := waitFor(got, "the upstream to finish")
+		r, err := testsock.WaitFor(got, "the upstream to finish")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -346,11 +347,11 @@ func TestUpgradeClientLeaves(t *testing.T) {
 		f := startFront(t, s, up, parkAtOnce)
 		c := f.dial(t)
 		io.WriteString(c, upgradeRequest)
-		if _, err := waitFor(arrived, "the request to reach the upstream"); err != nil {
+		if _, err := testsock.WaitFor(arrived, "the request to reach the upstream"); err != nil {
 			t.Fatal(err)
 		}
 		c.Close()
-		err, werr := waitFor(ended, "the upstream connection to be closed")
+		err, werr := testsock.WaitFor(ended, "the upstream connection to be closed")
 		if werr != nil {
 			t.Fatal(werr)
 		}
