@@ -3,11 +3,13 @@
 //
 // # Use
 //
-// [New] builds the handler for a named mode; serve it on any listener:
+// [New] builds a [*Proxy] for a [Setup] (a mode over a transport); serve
+// it on any listener and close its idle upstream connections at shutdown:
 //
-//	h, err := proxy.New(proxy.Config{Socket: "/var/run/docker.sock"})
+//	p, err := proxy.New(proxy.Config{Socket: "/var/run/docker.sock"})
 //	if err != nil { … }
-//	http.ListenAndServe("127.0.0.1:2375", h)
+//	defer p.CloseIdleConnections()
+//	http.ListenAndServe("127.0.0.1:2375", p)
 //
 // [Modes] lists the modes: "stdlib" and "stdlib-default" run Go's own
 // httputil.ReverseProxy (for comparison), every other name is this
@@ -22,8 +24,8 @@
 //     (MaxIdleConnsPerHost 2) dialing the socket: what most socket proxies
 //     ship. With more than two concurrent clients it closes and redials the
 //     upstream for most requests.
-//   - every name of copy.Names: [ReverseProxy] with that Strategy over
-//     [NewTransport].
+//   - every name of copy.Names: [ReverseProxy] with that Strategy, over the
+//     raw transport unless the Setup names "std".
 //
 // # Transports
 //
@@ -42,9 +44,9 @@
 //     response on the connection cost no allocation). It retries a request on a fresh
 //     connection only when that is safe (nothing of it reached the upstream,
 //     or an idempotent method with no body got no response byte), and gives
-//     Content-Length bodies as a [*RawBody]: the bytes already buffered, then
-//     an *io.LimitedReader straight over the connection, for copy strategies
-//     that splice.
+//     its Content-Length and chunked bodies as copy.SpliceSources: the bytes
+//     already buffered, then an *io.LimitedReader straight over the
+//     connection, span by span, for copy strategies that splice.
 //
 // Mode "stdlib" runs over either transport (httputil.ReverseProxy takes any
 // http.RoundTripper), so stdlib over raw against stdlib over std measures
@@ -188,6 +190,22 @@
 // the upstream with no special dialing. [RawTransport]'s 101 body does the
 // same on its own connection, after the bytes it had buffered. A Transport whose 101 body cannot
 // half-close still works, but the upstream then never sees the client's EOF.
+//
+// # Layout
+//
+// One concern per file: proxy.go is the handler (the outbound request, the
+// round trip, headers and trailers); plan.go decides once how a response's
+// body reaches the client (framing, destination, copier, parking) and the
+// handler carries the plan out; splice.go holds the writers a splice
+// strategy writes to and the reset of a close-delimited response; park.go
+// parks idle streams; upgrade.go relays 101 streams; observe.go and
+// stats.go feed metrics and the access log; docker.go is everything the
+// package knows of the Docker Engine API (the policy aside); setup.go and
+// mode.go name the setups and build them; transport.go holds both
+// transports' constructors. The raw transport's wire code (pool, request
+// writer, head reader, framing, one file per body type) is the internal
+// package internal/wire, which the handler uses through RoundTrip, a 1xx
+// hook and the release of a relayed response's header.
 //
 // # Naming
 //

@@ -39,7 +39,7 @@ func openChunked(t *testing.T, data []byte, piece int) io.ReadCloser {
 	r := &pieceReader{bytes.NewReader(data), piece}
 	rc := &conn{rd: r, br: bufio.NewReaderSize(r, bufSize)}
 	req := (&http.Request{Method: "GET", URL: &url.URL{Path: "/"}, Header: http.Header{}}).WithContext(context.Background())
-	res, err := rc.readResponse(req)
+	res, err := rc.readResponse(req, nil)
 	if err != nil {
 		t.Fatalf("readResponse: %v", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	bodycopy "github.com/sockproxylab/sockproxy/copy"
 	"github.com/sockproxylab/sockproxy/internal/sockio"
 )
 
@@ -71,15 +70,6 @@ func (rc *conn) unsolicited() bool {
 	}
 	return rc.probe.Readable()
 }
-
-// idleReaders: an idle stream through the raw transport holds neither
-// buffer, only its goroutine and the connection's write buffer.
-var (
-	_ bodycopy.ReadWaiter = (*lengthBody)(nil)
-	_ bodycopy.ReadWaiter = (*ChunkedBody)(nil)
-	_ bodycopy.ReadWaiter = (*closeBody)(nil)
-	_ bodycopy.ReadWaiter = (*UpgradeBody)(nil)
-)
 
 // idleReaders holds the read buffers (*bufio.Reader of bufSize bytes)
 // of connections whose body is waiting for the upstream.

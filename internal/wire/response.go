@@ -23,15 +23,10 @@ type response struct {
 const responseVals = 16
 
 // readResponse reads the status line and header of the final response,
-// passing 1xx responses to the request's ClientTrace. An error wrapping
-// errNoResponse means the connection ended before any byte.
-func (rc *conn) readResponse(req *http.Request) (*http.Response, error) {
-	return rc.readResponseInformed(req, nil)
-}
-
-// readResponseInformed is readResponse with 1xx responses passed to inf
-// when it is not nil.
-func (rc *conn) readResponseInformed(req *http.Request, inf Informer) (*http.Response, error) {
+// passing 1xx responses to inf when it is not nil, else to the request's
+// ClientTrace. An error wrapping errNoResponse means the connection ended
+// before any byte.
+func (rc *conn) readResponse(req *http.Request, inf Informer) (*http.Response, error) {
 	for n1xx := 0; ; n1xx++ {
 		if n1xx > max1xx {
 			return nil, fmt.Errorf("%w: more than %d informational responses", errMalformed, max1xx)

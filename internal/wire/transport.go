@@ -17,8 +17,8 @@ import (
 // Transport is an HTTP/1.1 http.RoundTripper over a pool of raw
 // *net.UnixConn connections to one Unix socket, whatever the request's
 // host. It is the lean alternative to Go's http.Transport: one reused
-// bufio.Reader and bufio.Writer per connection, the request written
-// straight into the writer, the response parsed by byte scanning with
+// bufio.Reader per connection (lent to a pool while its body waits), a
+// pooled bufio.Writer while a request is written, the response parsed by byte scanning with
 // common header keys and repeated values taken without allocating.
 //
 // Connections are kept alive and reused, most recent first, up to the
@@ -295,7 +295,7 @@ func (t *Transport) roundTrip(ctx context.Context, rc *conn, req *http.Request, 
 		}()
 	}
 
-	res, err := rc.readResponseInformed(req, inf)
+	res, err := rc.readResponse(req, inf)
 	if err != nil {
 		gotNothing := errors.Is(err, errNoResponse)
 		if wrote != nil {

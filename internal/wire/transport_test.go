@@ -26,7 +26,7 @@ func parseRaw(data []byte, method string) (*http.Response, []byte, error) {
 	rc := &conn{rd: r, br: bufio.NewReaderSize(r, bufSize)}
 	req := &http.Request{Method: method, URL: &url.URL{Path: "/"}, Header: http.Header{}}
 	req = req.WithContext(context.Background())
-	res, err := rc.readResponse(req)
+	res, err := rc.readResponse(req, nil)
 	if err != nil {
 		return nil, nil, err
 	}
