@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"log"
 	"maps"
 	"net"
@@ -204,9 +205,57 @@ func serveUnix(t *testing.T, path string, h http.Handler) {
 // frontEnd is a proxy serving on 127.0.0.1, and its log.
 type frontEnd struct {
 	*httptest.Server
-	log   *logBuffer
-	proxy *Proxy
-	stop  func() // closes the front end (once); the test's cleanup calls it
+	log    *logBuffer
+	proxy  *Proxy
+	stop   func()       // closes the front end (once); the test's cleanup calls it
+	client *http.Client // the lean front end's (its Server was never started)
+}
+
+// Client returns a client for the front end, as httptest.Server's.
+func (f *frontEnd) Client() *http.Client {
+	if f.client != nil {
+		return f.client
+	}
+	return f.Server.Client()
+}
+
+// startLean serves p, a proxy of mode lean, with its own front end on a TCP
+// port of 127.0.0.1 (see startFront). The options that edit an
+// http.Server, wrap the handler or add TLS do not apply to it: the test is
+// skipped.
+func startLean(t testing.TB, p *Proxy, lb *logBuffer, o frontOptions) *frontEnd {
+	t.Helper()
+	if o.tls || o.wrap != nil || len(o.server) > 0 {
+		t.Skip("the lean front end has no http.Server, handler or TLS to change")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.listen != nil {
+		ln = o.listen(ln)
+	}
+	served := make(chan error, 1)
+	go func() { served <- p.Serve(ln) }()
+	tr := &http.Transport{}
+	ts := &httptest.Server{URL: "http://" + ln.Addr().String(), Listener: ln}
+	stop := sync.OnceFunc(func() {
+		tr.CloseIdleConnections()
+		ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+		defer cancel()
+		if err := p.Shutdown(ctx); err != nil {
+			t.Errorf("lean front end: shutdown: %v", err)
+		}
+		if err := <-served; err != http.ErrServerClosed {
+			t.Errorf("lean front end: Serve = %v; want http.ErrServerClosed", err)
+		}
+		p.CloseIdleConnections()
+		if s := lb.String(); s != "" {
+			t.Logf("proxy log:\n%s", s)
+		}
+	})
+	t.Cleanup(stop)
+	return &frontEnd{Server: ts, log: lb, proxy: p, stop: stop, client: &http.Client{Transport: tr}}
 }
 
 // testParkIdle makes a raw-transport stream park the first time it idles
@@ -296,6 +345,9 @@ func startFront(t testing.TB, s Setup, socket string, opts ...frontOption) *fron
 	p, err := New(o.cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
+	}
+	if s.Mode == ModeLean {
+		return startLean(t, p, lb, o)
 	}
 	var h http.Handler = p
 	if o.wrap != nil {

@@ -1,9 +1,11 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"slices"
@@ -31,10 +33,16 @@ const (
 	ModeStdlibDefault = "stdlib-default"
 )
 
+// ModeLean is the lean front end (see [Proxy.Serve]): the proxy serves
+// HTTP/1.1 clients itself, over the raw transport, relaying chunked bodies
+// with their own framing. As an http.Handler it is [DefaultMode].
+const ModeLean = "lean"
+
 // Modes returns every mode name in presentation order: "stdlib",
-// "stdlib-default", then the copy strategies in the order of copy.Names.
+// "stdlib-default", the copy strategies in the order of copy.Names, then
+// "lean".
 func Modes() []string {
-	return append([]string{ModeStdlib, ModeStdlibDefault}, bodycopy.Names()...)
+	return append(append([]string{ModeStdlib, ModeStdlibDefault}, bodycopy.Names()...), ModeLean)
 }
 
 // Config describes a proxy to one upstream Unix socket.
@@ -76,7 +84,39 @@ type Proxy struct {
 	setup Setup
 	rp    *ReverseProxy // nil for the stdlib modes
 	std   *stdlibProxy  // nil unless a stdlib mode
+	lean  *leanServer   // nil unless mode lean
 	idle  idleCloser    // the upstream transport
+}
+
+// Serve serves HTTP/1.1 clients on ln with the lean front end until ln
+// fails or Shutdown or Close is called (then it returns
+// http.ErrServerClosed), for a proxy of mode "lean"; for any other mode
+// it returns an error at once (serve those as an http.Handler).
+func (p *Proxy) Serve(ln net.Listener) error {
+	if p.lean == nil {
+		return fmt.Errorf("proxy: mode %s is an http.Handler; only mode %s serves itself", p.setup.Mode, ModeLean)
+	}
+	return p.lean.serve(ln)
+}
+
+// Shutdown stops a lean front end gracefully: it closes the listeners and
+// the idle connections, lets every exchange in flight finish (closing its
+// connection after it), and waits for them until ctx is done, then closes
+// what is left and returns ctx's error. Upgraded streams count as in
+// flight. For other modes it does nothing.
+func (p *Proxy) Shutdown(ctx context.Context) error {
+	if p.lean == nil {
+		return nil
+	}
+	return p.lean.shutdownWait(ctx)
+}
+
+// Close closes a lean front end's listeners and connections at once.
+func (p *Proxy) Close() error {
+	if p.lean != nil {
+		p.lean.close(true)
+	}
+	return nil
 }
 
 // ServeHTTP proxies one request.
@@ -135,7 +175,11 @@ func New(cfg Config) (*Proxy, error) {
 		}, cfg.Policy, cfg.Observer}
 		return p, nil
 	}
-	s, err := bodycopy.Lookup(setup.Mode)
+	mode := setup.Mode
+	if mode == ModeLean {
+		mode = DefaultMode // its handler, and the copy of its upgraded streams
+	}
+	s, err := bodycopy.Lookup(mode)
 	if err != nil { // IsMode said yes: the registry and Modes disagree
 		return nil, fmt.Errorf("proxy: mode %q: %w", setup.Mode, err)
 	}
@@ -147,6 +191,9 @@ func New(cfg Config) (*Proxy, error) {
 		ParkIdle:     cfg.ParkIdle,
 		Policy:       cfg.Policy,
 		Observer:     cfg.Observer,
+	}
+	if setup.Mode == ModeLean {
+		p.lean = newLeanServer(p.rp, transport.(*RawTransport), cfg.Socket, logger)
 	}
 	return p, nil
 }

@@ -59,7 +59,7 @@ func (s Setup) IsStdlib() bool { return isStdlibMode(s.withDefaults().Mode) }
 // transport.
 func (s Setup) Parks() bool {
 	s = s.withDefaults()
-	return !isStdlibMode(s.Mode) && s.Transport == TransportRaw
+	return !isStdlibMode(s.Mode) && s.Mode != ModeLean && s.Transport == TransportRaw
 }
 
 // withDefaults returns s with an empty Mode or Transport replaced by its
@@ -83,6 +83,10 @@ func (s Setup) Validate() error {
 	}
 	if !slices.Contains(Transports(), s.Transport) {
 		return fmt.Errorf("proxy: unknown transport %q (have: %s)", s.Transport, strings.Join(Transports(), ", "))
+	}
+	if s.Mode == ModeLean && s.Transport != TransportRaw {
+		return fmt.Errorf("proxy: mode %s is the lean front end over the raw transport; transport %q does not apply (mode %s takes only %q)",
+			s.Mode, s.Transport, s.Mode, TransportRaw)
 	}
 	if s.Mode == ModeStdlibDefault && s.Transport != TransportStd {
 		return fmt.Errorf("proxy: mode %s is Go's default transport; transport %q applies to the other modes (mode %s takes only %q)",

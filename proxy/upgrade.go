@@ -108,17 +108,22 @@ func (p *ReverseProxy) serveUpgrade(rw http.ResponseWriter, req *http.Request, r
 		backend = uc
 	}
 
-	// The stream outlives the request context (a client that half-closes
-	// ends net/http's background read, which cancels it); cancelling this
-	// one makes the strategies close both connections.
-	ctx, cancel := context.WithCancel(context.WithoutCancel(req.Context()))
+	if se := relayStream(p.strategy(), conn, brw.Reader, backend); se != nil {
+		p.logf("proxy: %s failed during upgraded stream: %s %s: %s: %v", se.side, req.Method, req.URL.RequestURI(), se.op, se.err)
+	}
+}
+
+// relayStream copies both directions of an upgraded stream with strategy
+// until both have ended: client's bytes (those already in buffered first)
+// to backend, backend's to client, each end passed on as a half-close. It
+// outlives any request context of its own: the first failure cancels the
+// other direction, which closes both connections, and is returned.
+func relayStream(strategy bodycopy.Strategy, client net.Conn, buffered *bufio.Reader, backend io.ReadWriteCloser) *streamError {
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-
 	errc := make(chan error, 2) // room for both, so neither goroutine leaks
-	strategy := p.strategy()
-	go upstreamCopier{strategy, backend, conn, brw.Reader}.run(ctx, errc)
-	go clientCopier{strategy, conn, backend}.run(ctx, errc)
-
+	go upstreamCopier{strategy, backend, client, buffered}.run(ctx, errc)
+	go clientCopier{strategy, client, backend}.run(ctx, errc)
 	var first error
 	for range 2 {
 		if err := <-errc; err != nil && first == nil {
@@ -126,9 +131,8 @@ func (p *ReverseProxy) serveUpgrade(rw http.ResponseWriter, req *http.Request, r
 			cancel()
 		}
 	}
-	if se, ok := first.(*streamError); ok {
-		p.logf("proxy: %s failed during upgraded stream: %s %s: %s: %v", se.side, req.Method, req.URL.RequestURI(), se.op, se.err)
-	}
+	se, _ := first.(*streamError)
+	return se
 }
 
 // streamError is a failed direction of an upgraded stream, or a failed

@@ -1,0 +1,646 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bodycopy "github.com/sockproxylab/sockproxy/copy"
+	"github.com/sockproxylab/sockproxy/dockerapi"
+	"github.com/sockproxylab/sockproxy/internal/wire"
+	"github.com/sockproxylab/sockproxy/policy"
+)
+
+// This file is the lean front end: an HTTP/1.1 server of the proxy's own
+// that owns the client side as the raw transport owns the upstream side.
+// Requests are read with the wire package's request reader into one
+// reused http.Request per connection; the response head is written
+// straight into the connection's buffered writer; a chunked body is
+// relayed with its own framing (each chunk's size line written anew for
+// the same size, never re-chunked) and many chunks go out in one write
+// when the upstream had them buffered; large payloads are spliced (the
+// buffered writer hands them to the TCP connection's ReadFrom). A
+// truncated body ends with the connection closed before its end: no
+// final chunk, a short Content-Length.
+//
+// What net/http's server does per request and the lean front end does
+// not: a background read goroutine (a client that leaves while the
+// upstream has not answered is seen at the next write, not at once), a
+// request context per request, maps for the header (one is reused per
+// connection), and the response writer's chunking.
+
+// leanServer serves HTTP/1.1 clients itself and forwards through a raw
+// transport (see [Proxy.Serve]).
+type leanServer struct {
+	rp        *ReverseProxy // its Strategy, Policy, Observer, ErrorLog and ErrorHandler's socket
+	transport *RawTransport
+	socket    string
+	logger    *log.Logger
+
+	mu        sync.Mutex
+	conns     map[*leanConn]struct{}
+	listeners map[net.Listener]struct{}
+	shutdown  atomic.Bool
+	done      chan struct{} // closed at Shutdown or Close
+	wg        sync.WaitGroup
+}
+
+func newLeanServer(rp *ReverseProxy, t *RawTransport, socket string, logger *log.Logger) *leanServer {
+	return &leanServer{rp: rp, transport: t, socket: socket, logger: logger,
+		conns: map[*leanConn]struct{}{}, listeners: map[net.Listener]struct{}{}, done: make(chan struct{})}
+}
+
+// serve accepts connections on ln until it fails or the server shuts
+// down.
+func (s *leanServer) serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.shutdown.Load() {
+		s.mu.Unlock()
+		return http.ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+	}()
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if s.shutdown.Load() {
+				return http.ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// As net/http: back off on a temporary accept failure
+				// (out of descriptors), up to a second.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.logger.Printf("proxy: accept: %v; retrying in %v", err, delay)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		lc := &leanConn{s: s, c: c}
+		s.mu.Lock()
+		if s.shutdown.Load() {
+			s.mu.Unlock()
+			c.Close()
+			return http.ErrServerClosed
+		}
+		s.conns[lc] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go lc.serve()
+	}
+}
+
+// close stops the listeners; with force it closes every connection,
+// else only the idle ones, and the busy ones close after their current
+// exchange.
+func (s *leanServer) close(force bool) {
+	s.mu.Lock()
+	if s.shutdown.CompareAndSwap(false, true) {
+		close(s.done)
+	}
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	for lc := range s.conns {
+		if force || lc.idle.Load() {
+			lc.c.Close()
+		}
+	}
+	s.mu.Unlock()
+}
+
+// shutdownWait closes the listeners and idle connections and waits until
+// every connection has ended or ctx is done, then closes what is left.
+func (s *leanServer) shutdownWait(ctx context.Context) error {
+	s.close(false)
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.close(true)
+		<-done
+		return ctx.Err()
+	}
+}
+
+// leanConn is one client connection.
+type leanConn struct {
+	s    *leanServer
+	c    net.Conn
+	idle atomic.Bool // waiting for a request: Shutdown may close it
+}
+
+// leanBufs are a connection's buffers, pooled between connections.
+var (
+	leanReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+	leanWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
+)
+
+// serve reads requests until the connection ends, answering each before
+// reading the next (pipelined requests wait in the read buffer).
+func (lc *leanConn) serve() {
+	s := lc.s
+	br := leanReaders.Get().(*bufio.Reader)
+	br.Reset(lc.c)
+	bw := leanWriters.Get().(*bufio.Writer)
+	bw.Reset(lc.c)
+	defer func() {
+		lc.c.Close()
+		br.Reset(nil)
+		leanReaders.Put(br)
+		bw.Reset(nil)
+		leanWriters.Put(bw)
+		s.mu.Lock()
+		delete(s.conns, lc)
+		s.mu.Unlock()
+		s.wg.Done()
+	}()
+	rr := wire.NewRequestReader(br, 0)
+	remote := lc.c.RemoteAddr().String()
+	var req http.Request
+	for {
+		lc.idle.Store(true)
+		if s.shutdown.Load() {
+			return
+		}
+		err := rr.Read(&req)
+		lc.idle.Store(false)
+		if err != nil {
+			var re *wire.RequestError
+			if errors.As(err, &re) {
+				lc.answer(bw, nil, re.Status, re.Reason, true)
+			}
+			return
+		}
+		req.RemoteAddr = remote
+		if !lc.exchange(br, bw, &req) {
+			return
+		}
+	}
+}
+
+// answer writes a short plain-text (or, with d, dockerd's JSON) answer
+// and flushes it.
+func (lc *leanConn) answer(bw *bufio.Writer, h http.Header, code int, body string, close bool) {
+	if h == nil {
+		h = http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "X-Content-Type-Options": {"nosniff"}}
+	}
+	wire.WriteResponseHead(bw, true, code, "", h, int64(len(body)), false, close)
+	bw.WriteString(body)
+	bw.Flush()
+}
+
+// exchange answers one request and reports whether the connection can
+// carry another.
+func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Request) bool {
+	s := lc.s
+	p := s.rp
+	start := time.Now()
+	if p.Observer != nil {
+		p.Observer.Stream(StreamActive, 1) // observe ends it
+	}
+	http11 := req.ProtoAtLeast(1, 1)
+	keep := !req.Close
+
+	var d policy.Decision
+	if p.Policy != nil {
+		d = p.Policy.Decide(req)
+		if !d.Allowed {
+			p.logf("proxy: %s", d.AuditLine(req))
+			rw := &leanWriter{bw: bw}
+			d.WriteError(rw)
+			rw.finish(true)
+			lc.observe(req, d, d.Status, 0, start)
+			return false // the request body is left unread
+		}
+	}
+
+	reqUpType := wire.UpgradeType(req.Header)
+	if !isPrint(reqUpType) {
+		lc.answer(bw, nil, http.StatusBadRequest, "proxy: invalid protocol in Upgrade\n", true)
+		return false
+	}
+	prepareOutbound(req, reqUpType)
+
+	// The request body is read by the transport's writer; track its end,
+	// so that the next request is not read while it may still read.
+	var body *leanBody
+	if req.Body != nil && req.Body != http.NoBody {
+		body = &leanBody{rc: req.Body, done: make(chan struct{})}
+		req.Body = body
+	} else {
+		req.Body = nil
+	}
+	defer func() {
+		if body != nil {
+			body.wait(lc.c)
+		}
+	}()
+
+	inf := &leanInformer{bw: bw, http10: !http11}
+	res, err := s.transport.RoundTripInformed(req, inf)
+	if err != nil {
+		p.logf("proxy: upstream failed: socket %s: %s %s: %v", s.socket, req.Method, req.URL.RequestURI(), err)
+		lc.answer(bw, nil, http.StatusBadGateway, fmt.Sprintf("proxy: upstream socket %s: %v\n", s.socket, err), true)
+		lc.observe(req, d, http.StatusBadGateway, 0, start)
+		return false
+	}
+	if res.StatusCode == http.StatusSwitchingProtocols {
+		lc.upgrade(br, bw, req, res, reqUpType)
+		lc.observe(req, d, http.StatusSwitchingProtocols, 0, start)
+		return false
+	}
+	defer s.transport.Release(res)
+
+	removeHopByHopHeaders(res.Header)
+	pl := planResponse(req, res, bodycopy.Pooled, body != nil, -1)
+	chunked := pl.body && res.ContentLength < 0 && http11
+	if !pl.body || res.ContentLength >= 0 || chunked {
+		// Keep-alive holds unless a body has no length for an HTTP/1.0
+		// client (close-delimited).
+	} else {
+		keep = false
+	}
+	if body != nil && !body.finished() {
+		// An upstream that answered before it read the whole upload: the
+		// rest cannot be told from the next request.
+		keep = false
+	}
+	cl := res.ContentLength
+	if !pl.body && req.Method != http.MethodHead {
+		cl = -1 // 204, 304: their Content-Length header, if any, stays as sent
+		if v := res.Header["Content-Length"]; len(v) == 1 {
+			cl, _ = parseLength(v[0])
+		}
+	}
+	announced := len(res.Trailer)
+	if announced > 0 && chunked {
+		keys := make([]string, 0, announced)
+		for k := range res.Trailer {
+			keys = append(keys, k)
+		}
+		res.Header.Set("Trailer", strings.Join(keys, ", "))
+	}
+	if err := wire.WriteResponseHead(bw, true, res.StatusCode, res.Status, res.Header, cl, chunked, !keep); err != nil {
+		res.Body.Close()
+		p.logf("proxy: upstream failed: %s %s: %v", req.Method, req.URL.RequestURI(), err)
+		lc.answer(bw, nil, http.StatusBadGateway, "proxy: invalid response header from upstream\n", true)
+		lc.observe(req, d, http.StatusBadGateway, 0, start)
+		return false
+	}
+	var n int64
+	if pl.body {
+		src, ok := res.Body.(bodycopy.SpliceSource)
+		if !ok { // a close-delimited body: no spans
+			src = nil
+		}
+		n, err = relayBody(bw, res.Body, src, chunked, res.Trailer)
+		if err != nil {
+			res.Body.Close()
+			p.logf("proxy: %s failed during body: %s %s: %v", leanSide(err), req.Method, req.URL.RequestURI(), err)
+			lc.observe(req, d, res.StatusCode, n, start)
+			return false // closed before the body's end: the client sees the truncation
+		}
+	}
+	res.Body.Close()
+	if err := bw.Flush(); err != nil {
+		lc.observe(req, d, res.StatusCode, n, start)
+		return false
+	}
+	lc.observe(req, d, res.StatusCode, n, start)
+	return keep
+}
+
+// observe reports a request to the Observer, as observedServe does for
+// the handler (the operation classified when there is no policy).
+func (lc *leanConn) observe(req *http.Request, d policy.Decision, status int, out int64, start time.Time) {
+	obs := lc.s.rp.Observer
+	if obs == nil {
+		return
+	}
+	o := Outcome{Req: req, Op: d.Op, Status: status, BytesOut: out, Duration: time.Since(start)}
+	switch {
+	case lc.s.rp.Policy == nil:
+		m, _ := dockerapi.ClassifyRequest(req)
+		o.Op = m.Op
+	case d.Allowed:
+		o.Verdict = Allowed
+	default:
+		o.Verdict, o.Rule = Denied, d.Rule
+	}
+	obs.Stream(StreamActive, -1)
+	obs.Observe(o)
+}
+
+// prepareOutbound turns the inbound request into the outbound one in
+// place: hop-by-hop headers removed (the upgrade kept), X-Forwarded-For
+// appended, an HTTP/1.0 client's Expect dropped.
+func prepareOutbound(req *http.Request, reqUpType string) {
+	h := req.Header
+	te := wire.HasToken(h["Te"], "trailers")
+	removeHopByHopHeaders(h)
+	if !req.ProtoAtLeast(1, 1) {
+		delete(h, "Expect")
+	}
+	if te {
+		h["Te"] = teTrailers
+	}
+	if reqUpType != "" {
+		h["Connection"] = connectionUpgrade
+		h["Upgrade"] = []string{reqUpType}
+	}
+	if clientIP, _, err := net.SplitHostPort(req.RemoteAddr); err == nil {
+		if prior := h["X-Forwarded-For"]; len(prior) > 0 {
+			clientIP = strings.Join(prior, ", ") + ", " + clientIP
+		}
+		h["X-Forwarded-For"] = []string{clientIP}
+	}
+	req.Close = false
+}
+
+var (
+	teTrailers        = []string{"trailers"}
+	connectionUpgrade = []string{"Upgrade"}
+)
+
+// relayBody relays a response body after its head: src's spans (a
+// SpliceSource from the raw transport) with their chunk framing when
+// chunked, else a plain copy; trailer fills in at the chunked body's end.
+// It returns the payload bytes written.
+func relayBody(bw *bufio.Writer, body io.Reader, src bodycopy.SpliceSource, chunked bool, trailer http.Header) (int64, error) {
+	if src == nil {
+		if chunked {
+			cw := wire.ChunkWriter{W: bw}
+			n, err := bodycopy.Pooled.Copy(context.Background(), &cw, body, -1)
+			if err != nil {
+				return n, err
+			}
+			return n, cw.End(trailer)
+		}
+		return bodycopy.Pooled.Copy(context.Background(), bw, body, -1)
+	}
+	var n int64
+	for {
+		head, rest, err := src.Span()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return n, &bodycopy.Error{Side: bodycopy.SideRead, Err: err}
+		}
+		size := int64(len(head))
+		if rest != nil {
+			size += rest.N
+		}
+		if chunked {
+			writeChunkSize(bw, size)
+		}
+		if _, err := bw.Write(head); err != nil {
+			return n, &bodycopy.Error{Side: bodycopy.SideWrite, Err: err}
+		}
+		n += int64(len(head))
+		if rest != nil && rest.N > 0 {
+			// bufio.Writer.ReadFrom fills its buffer, then hands the rest
+			// to the connection's ReadFrom: splice(2) from the upstream
+			// socket into a TCP client.
+			want := rest.N
+			m, err := bw.ReadFrom(rest)
+			n += m
+			if err != nil {
+				return n, &bodycopy.Error{Err: err}
+			}
+			if m < want {
+				return n, &bodycopy.Error{Side: bodycopy.SideRead, Err: fmt.Errorf("body ended after %d bytes: %w", n, io.ErrUnexpectedEOF)}
+			}
+		}
+		if chunked {
+			bw.WriteString("\r\n")
+			if cb, ok := src.(*wire.ChunkedBody); ok && !cb.ReadyNow() {
+				// Nothing more ready upstream: what is buffered goes out
+				// now (a stream's event at once; a bulk body's chunks
+				// that arrived together in one write).
+				if err := bw.Flush(); err != nil {
+					return n, &bodycopy.Error{Side: bodycopy.SideWrite, Err: err}
+				}
+			}
+		}
+	}
+	if chunked {
+		cw := wire.ChunkWriter{W: noFlush{bw}}
+		if err := cw.End(trailer); err != nil {
+			return n, &bodycopy.Error{Side: bodycopy.SideWrite, Err: err}
+		}
+	}
+	return n, nil
+}
+
+// noFlush hides a bufio.Writer's Flush from a ChunkWriter: the exchange
+// flushes once at its end.
+type noFlush struct{ w *bufio.Writer }
+
+func (f noFlush) Write(p []byte) (int, error) { return f.w.Write(p) }
+
+// writeChunkSize writes a chunk's size line.
+func writeChunkSize(bw *bufio.Writer, n int64) {
+	var b [18]byte
+	s := appendHex(b[:0], n)
+	bw.Write(s)
+	bw.WriteString("\r\n")
+}
+
+func appendHex(b []byte, n int64) []byte {
+	const digits = "0123456789abcdef"
+	var tmp [16]byte
+	i := len(tmp)
+	for {
+		i--
+		tmp[i] = digits[n&15]
+		n >>= 4
+		if n == 0 {
+			break
+		}
+	}
+	return append(b, tmp[i:]...)
+}
+
+// leanSide names the side a relay error blames.
+func leanSide(err error) string {
+	switch bodycopy.SideOf(err) {
+	case bodycopy.SideRead:
+		return "upstream"
+	case bodycopy.SideWrite:
+		return "client"
+	}
+	return "copy"
+}
+
+func parseLength(s string) (int64, bool) {
+	var n int64
+	if s == "" || len(s) > 18 {
+		return -1, false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return -1, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// leanInformer relays 1xx responses (other than 101) to the client.
+type leanInformer struct {
+	bw     *bufio.Writer
+	http10 bool
+}
+
+func (i *leanInformer) Got1xx(code int, header http.Header) error {
+	if i.http10 {
+		return nil
+	}
+	removeHopByHopHeaders(header)
+	wire.WriteResponseHead(i.bw, true, code, "", header, -1, false, false)
+	return i.bw.Flush()
+}
+
+// leanBody is a request body the transport's writer reads: its Close
+// (the writer's last act) tells the exchange that the reader is free.
+type leanBody struct {
+	rc     io.ReadCloser
+	done   chan struct{}
+	once   sync.Once
+	eof    atomic.Bool
+	closed atomic.Bool
+}
+
+func (b *leanBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.eof.Store(true)
+	}
+	return n, err
+}
+
+func (b *leanBody) Close() error {
+	b.once.Do(func() { close(b.done) })
+	return nil
+}
+
+// finished reports whether the body was read to its end.
+func (b *leanBody) finished() bool { return b.eof.Load() }
+
+// wait waits for the transport's writer to be done with the body, closing
+// the client connection first when it is not (its reads then fail).
+func (b *leanBody) wait(c net.Conn) {
+	select {
+	case <-b.done:
+		return
+	default:
+	}
+	c.Close()
+	<-b.done
+}
+
+// leanWriter is a minimal http.ResponseWriter for the answers the front
+// end makes itself (a policy's refusal).
+type leanWriter struct {
+	bw     *bufio.Writer
+	h      http.Header
+	code   int
+	body   []byte
+	header bool
+}
+
+func (w *leanWriter) Header() http.Header {
+	if w.h == nil {
+		w.h = http.Header{}
+	}
+	return w.h
+}
+
+func (w *leanWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+}
+
+func (w *leanWriter) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	w.body = append(w.body, p...)
+	return len(p), nil
+}
+
+// finish writes the answer and flushes it.
+func (w *leanWriter) finish(close bool) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	wire.WriteResponseHead(w.bw, true, w.code, "", w.Header(), int64(len(w.body)), false, close)
+	w.bw.Write(w.body)
+	w.bw.Flush()
+}
+
+// upgrade relays a 101: the head goes out alone, then both directions are
+// copied until both have ended (see serveUpgrade).
+func (lc *leanConn) upgrade(br *bufio.Reader, bw *bufio.Writer, req *http.Request, res *http.Response, reqUpType string) {
+	p := lc.s.rp
+	resUpType := wire.UpgradeType(res.Header)
+	ub, ok := res.Body.(*wire.UpgradeBody)
+	if reqUpType == "" || resUpType == "" || !isPrint(resUpType) || !strings.EqualFold(reqUpType, resUpType) || !ok {
+		res.Body.Close()
+		p.logf("proxy: upstream failed: %s %s: bad switch to %q (%q was requested)", req.Method, req.URL.RequestURI(), resUpType, reqUpType)
+		lc.answer(bw, nil, http.StatusBadGateway, "proxy: upstream switched protocols badly\n", true)
+		return
+	}
+	defer ub.Close()
+	h := res.Header
+	removeHopByHopHeaders(h)
+	h["Connection"] = connectionUpgrade
+	h["Upgrade"] = []string{resUpType}
+	status := res.Status
+	if status == "" {
+		status = "101 Switching Protocols"
+	}
+	wire.WriteResponseHead(bw, true, res.StatusCode, status, h, -1, false, false)
+	if err := bw.Flush(); err != nil {
+		p.logf("proxy: client failed: %s %s: writing 101 response: %v", req.Method, req.URL.RequestURI(), err)
+		return
+	}
+	uc, buffered := ub.Stream()
+	if len(buffered) > 0 {
+		if _, err := lc.c.Write(buffered); err != nil {
+			p.logf("proxy: client failed: %s %s: writing the stream after the 101: %v", req.Method, req.URL.RequestURI(), err)
+			return
+		}
+	}
+	p.observeStream(StreamUpgraded, 1)
+	defer p.observeStream(StreamUpgraded, -1)
+	if err := relayStream(p.strategy(), lc.c, br, uc); err != nil {
+		p.logf("proxy: %s failed during upgraded stream: %s %s: %s: %v", err.side, req.Method, req.URL.RequestURI(), err.op, err.err)
+	}
+}
