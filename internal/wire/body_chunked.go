@@ -104,18 +104,13 @@ func (b *ChunkedBody) nextChunk() error {
 		}
 	}
 	limit := maxHeaderBytes
-	line, err := rc.readLine(rc.br, &limit)
+	n, _, err := rc.readChunkSize(rc.br, &limit)
 	if err != nil {
 		if errors.Is(err, errMalformed) {
 			b.f.finish(false)
 			return fmt.Errorf("raw transport: reading response body: %w", err)
 		}
 		return b.f.readErr(err)
-	}
-	n, ok := parseChunkSize(line)
-	if !ok {
-		b.f.finish(false)
-		return fmt.Errorf("raw transport: reading response body: %w: bad chunk size line %q", errMalformed, clip(line))
 	}
 	if n > 0 {
 		b.n = n

@@ -57,14 +57,15 @@ type headReader struct {
 
 // readLine returns the next CRLF-terminated line without its CRLF. The
 // slice is valid until the next read from br. limit counts the bytes
-// left for the header.
+// left for the header; a line that does not fit fails with
+// errHeaderTooLong.
 func (h *headReader) readLine(br *bufio.Reader, limit *int) ([]byte, error) {
 	line, err := br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
 		h.scrap = append(h.scrap[:0], line...)
 		for err == bufio.ErrBufferFull {
 			if len(h.scrap) > *limit {
-				return nil, fmt.Errorf("%w: header over %d bytes", errMalformed, maxHeaderBytes)
+				return nil, errHeaderTooLong
 			}
 			line, err = br.ReadSlice('\n')
 			h.scrap = append(h.scrap, line...)
@@ -79,7 +80,7 @@ func (h *headReader) readLine(br *bufio.Reader, limit *int) ([]byte, error) {
 	}
 	*limit -= len(line)
 	if *limit < 0 {
-		return nil, fmt.Errorf("%w: header over %d bytes", errMalformed, maxHeaderBytes)
+		return nil, errHeaderTooLong
 	}
 	if len(line) < 2 || line[len(line)-2] != '\r' {
 		return nil, fmt.Errorf("%w: line not ended by CRLF", errMalformed)
@@ -177,6 +178,14 @@ func (h *headReader) header(vals []string, maps *sync.Pool) http.Header {
 	if len(vals) < len(h.kv) {
 		vals = make([]string, len(h.kv))
 	}
+	h.fill(m, vals)
+	return m
+}
+
+// fill adds h.kv to m, each key's first value a one-element slice of vals
+// (at least len(h.kv) long), so that a reused map and vals take a head's
+// fields without allocating.
+func (h *headReader) fill(m http.Header, vals []string) {
 	for i, kv := range h.kv {
 		vals[i] = kv.value
 		if old, ok := m[kv.key]; ok {
@@ -185,7 +194,6 @@ func (h *headReader) header(vals []string, maps *sync.Pool) http.Header {
 		}
 		m[kv.key] = vals[i : i+1 : i+1]
 	}
-	return m
 }
 
 func clip(b []byte) []byte {
