@@ -53,6 +53,35 @@ type headReader struct {
 	kv    []headerKV // this message's header fields
 	prev  []headerKV // the previous message's, whose value strings are reused when equal
 	scrap []byte     // a header line longer than the read buffer
+
+	// seen, when not nil, holds keys and values of earlier messages
+	// that are in neither table, so that a connection's repeated strings
+	// (a client's User-Agent, its Host, an API's own keys) are made once;
+	// at most maxSeen short ones. The request reader has one; a pooled
+	// upstream connection relies on prev.
+	seen map[string]string
+}
+
+// maxSeen bounds a headReader's seen strings, and maxSeenLen their length.
+const (
+	maxSeen    = 32
+	maxSeenLen = 128
+)
+
+// intern returns b as a string: the one in seen when there is, else a new
+// one, which seen keeps while it has room.
+func (h *headReader) intern(b []byte) string {
+	if h.seen == nil || len(b) > maxSeenLen {
+		return string(b)
+	}
+	if s, ok := h.seen[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(h.seen) < maxSeen {
+		h.seen[s] = s
+	}
+	return s
 }
 
 // readLine returns the next CRLF-terminated line without its CRLF. The
@@ -148,7 +177,7 @@ func (h *headReader) canonicalKey(key []byte) string {
 	if s, ok := commonKeys[string(key)]; ok {
 		return s
 	}
-	return string(key)
+	return h.intern(key)
 }
 
 // value returns v as a string, reusing the previous response's string
@@ -161,7 +190,7 @@ func (h *headReader) value(i int, v []byte) string {
 	if s, ok := commonValues[string(v)]; ok {
 		return s
 	}
-	return string(v)
+	return h.intern(v)
 }
 
 // header builds the http.Header of h.kv: one map (a recycled one when
@@ -215,10 +244,14 @@ func init() {
 		"Etag", "Expires", "Keep-Alive", "Last-Modified", "Location", "Pragma", "Server", "Trailer",
 		"Transfer-Encoding", "Upgrade", "Vary", "Www-Authenticate", "X-Content-Type-Options",
 		"Accept-Ranges", "Set-Cookie",
+		// requests'
+		"Host", "User-Agent", "Accept", "Accept-Encoding", "Authorization", "Expect", "Te", "Cookie",
+		"Origin", "Referer", "X-Forwarded-For",
 	}, []string{
 		"application/json", "text/plain; charset=utf-8", "application/octet-stream", "nosniff",
 		"chunked", "close", "keep-alive", "Upgrade", "upgrade", "tcp", "false", "true", "no-cache",
 		"0", "1", "2", "OK",
+		"100-continue", "gzip", "*/*", "trailers", "identity",
 	})
 }
 
