@@ -443,4 +443,3 @@ func validHostHeader(h string) bool {
 	}
 	return true
 }
-
