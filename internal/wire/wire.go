@@ -43,4 +43,8 @@ var (
 	_ bodycopy.ReadWaiter   = (*UpgradeBody)(nil)
 	_ bodycopy.SpliceSource = (*lengthBody)(nil)
 	_ bodycopy.SpliceSource = (*ChunkedBody)(nil)
+
+	// A request body can be spliced to the upstream the same way.
+	_ bodycopy.SpliceSource = (*requestLengthBody)(nil)
+	_ bodycopy.SpliceSource = (*requestChunkedBody)(nil)
 )
