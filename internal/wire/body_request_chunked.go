@@ -43,20 +43,11 @@ func (b *requestChunkedBody) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if int64(len(p)) > b.n {
-		p = p[:b.n]
-	}
-	n, err := b.r.br.Read(p)
-	b.n -= int64(n)
+	n, err := b.r.readBody(p, &b.n)
 	if b.n == 0 {
 		b.needCRLF = true
 	}
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		b.err = err
-	}
+	b.err = err
 	return n, err
 }
 
@@ -92,17 +83,9 @@ func (b *requestChunkedBody) nextChunk() error {
 	br := b.r.br
 	if b.needCRLF {
 		b.needCRLF = false
-		p, err := br.Peek(2)
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return err
+		if err := readChunkEnd(br); err != nil {
+			return bodyError(err)
 		}
-		if p[0] != '\r' || p[1] != '\n' {
-			return badRequest("chunk data not followed by CRLF")
-		}
-		br.Discard(2)
 	}
 	limit := min(maxChunkLine, br.Size())
 	n, lineLen, err := b.trailer.readChunkSize(br, &limit)
@@ -155,12 +138,7 @@ func (b *requestChunkedBody) Span() ([]byte, *io.LimitedReader, error) {
 	if err := b.startChunk(); err != nil {
 		return nil, nil, err
 	}
-	br := b.r.br
-	k := int(min(int64(br.Buffered()), b.n))
-	head, _ := br.Peek(k)
-	br.Discard(k)
-	b.rest = io.LimitedReader{R: b.r.src(), N: b.n - int64(k)}
-	b.n = 0
+	head := b.r.span(&b.rest, &b.n)
 	b.needCRLF = true
 	return head, &b.rest, nil
 }

@@ -33,17 +33,8 @@ func (b *requestLengthBody) Read(p []byte) (int, error) {
 	if b.n == 0 {
 		return 0, io.EOF
 	}
-	if int64(len(p)) > b.n {
-		p = p[:b.n]
-	}
-	n, err := b.r.br.Read(p)
-	b.n -= int64(n)
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		b.err = err
-	}
+	n, err := b.r.readBody(p, &b.n)
+	b.err = err
 	return n, err
 }
 
@@ -74,11 +65,5 @@ func (b *requestLengthBody) Span() ([]byte, *io.LimitedReader, error) {
 	if b.n == 0 {
 		return nil, nil, io.EOF
 	}
-	br := b.r.br
-	k := int(min(int64(br.Buffered()), b.n))
-	head, _ := br.Peek(k)
-	br.Discard(k) // head stays valid: nothing reads into br until the rest is moved
-	b.rest = io.LimitedReader{R: b.r.src(), N: b.n - int64(k)}
-	b.n = 0
-	return head, &b.rest, nil
+	return b.r.span(&b.rest, &b.n), &b.rest, nil
 }

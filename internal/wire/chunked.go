@@ -31,6 +31,24 @@ func (h *headReader) readChunkSize(br *bufio.Reader, limit *int) (n int64, lineL
 	return n, len(line), nil
 }
 
+// readChunkEnd reads the CRLF that ends a chunk's data. A connection that
+// ends first fails with io.ErrUnexpectedEOF, other bytes with an error
+// wrapping errMalformed.
+func readChunkEnd(br *bufio.Reader) error {
+	p, err := br.Peek(2)
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	if p[0] != '\r' || p[1] != '\n' {
+		return fmt.Errorf("%w: chunk data not followed by CRLF", errMalformed)
+	}
+	br.Discard(2)
+	return nil
+}
+
 // parseChunkSize parses "HEX[;ext]" followed by optional whitespace.
 func parseChunkSize(line []byte) (int64, bool) {
 	for len(line) > 0 && (line[len(line)-1] == ' ' || line[len(line)-1] == '\t') {

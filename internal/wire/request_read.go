@@ -343,12 +343,36 @@ func (r *RequestReader) frame(req *http.Request) error {
 	return nil
 }
 
-// src is where a span's rest is read from.
-func (r *RequestReader) src() io.Reader {
-	if r.Src != nil {
-		return r.Src
+// readBody reads up to *left bytes of a body into p, counting them off
+// *left; a connection that ends first fails with io.ErrUnexpectedEOF.
+func (r *RequestReader) readBody(p []byte, left *int64) (int, error) {
+	if int64(len(p)) > *left {
+		p = p[:*left]
 	}
-	return r.br
+	n, err := r.br.Read(p)
+	*left -= int64(n)
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// span hands out the next *left bytes of a body as a span (see
+// copy.SpliceSource): it returns those already buffered, consumed, and
+// sets rest to read the others from Src (from br when Src is nil). The
+// returned bytes stay valid until the next read from br, which is after
+// rest is moved.
+func (r *RequestReader) span(rest *io.LimitedReader, left *int64) []byte {
+	k := int(min(int64(r.br.Buffered()), *left))
+	head, _ := r.br.Peek(k)
+	r.br.Discard(k)
+	var src io.Reader = r.br
+	if r.Src != nil {
+		src = r.Src
+	}
+	*rest = io.LimitedReader{R: src, N: *left - int64(k)}
+	*left = 0
+	return head
 }
 
 // headError turns a head reading error into a *RequestError where the
