@@ -93,29 +93,22 @@ func (b *ChunkedBody) nextChunk() error {
 	rc := b.f.rc
 	if b.needCRLF {
 		b.needCRLF = false
-		c1, err1 := rc.br.ReadByte()
-		c2, err2 := rc.br.ReadByte()
-		if err := errors.Join(err1, err2); err != nil {
+		if err := readChunkEnd(rc.br); err != nil {
+			if errors.Is(err, errMalformed) {
+				b.f.finish(false)
+				return fmt.Errorf("raw transport: reading response body: %w", err)
+			}
 			return b.f.readErr(err)
-		}
-		if c1 != '\r' || c2 != '\n' {
-			b.f.finish(false)
-			return fmt.Errorf("raw transport: reading response body: %w: chunk data not followed by CRLF", errMalformed)
 		}
 	}
 	limit := maxHeaderBytes
-	line, err := rc.readLine(rc.br, &limit)
+	n, _, err := rc.readChunkSize(rc.br, &limit)
 	if err != nil {
 		if errors.Is(err, errMalformed) {
 			b.f.finish(false)
 			return fmt.Errorf("raw transport: reading response body: %w", err)
 		}
 		return b.f.readErr(err)
-	}
-	n, ok := parseChunkSize(line)
-	if !ok {
-		b.f.finish(false)
-		return fmt.Errorf("raw transport: reading response body: %w: bad chunk size line %q", errMalformed, clip(line))
 	}
 	if n > 0 {
 		b.n = n

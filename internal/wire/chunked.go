@@ -1,22 +1,61 @@
 package wire
 
 import (
+	"bufio"
+	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
 )
 
-// parseChunkSize parses "HEX[;ext]" (whitespace allowed before ';').
-func parseChunkSize(line []byte) (int64, bool) {
-	for i, c := range line {
-		if c == ';' {
-			line = line[:i]
-			break
-		}
+// readChunkSize reads a chunk size line (RFC 9112 section 7.1) and
+// returns the chunk's size and the line's length without its CRLF. It is
+// as strict as net/http's chunked reader, so that nothing it accepts
+// frames differently there: CRLF only at the line's end, no CR before
+// it, OWS only at the end of the line (not before ';'), at most 15 hex
+// digits, extensions ignored. limit bounds the line as for readLine.
+func (h *headReader) readChunkSize(br *bufio.Reader, limit *int) (n int64, lineLen int, err error) {
+	line, err := h.readLine(br, limit)
+	if err != nil {
+		return 0, 0, err
 	}
+	if bytes.IndexByte(line, '\r') >= 0 {
+		return 0, 0, fmt.Errorf("%w: CR in chunk size line %q", errMalformed, clip(line))
+	}
+	n, ok := parseChunkSize(line)
+	if !ok {
+		return 0, 0, fmt.Errorf("%w: bad chunk size line %q", errMalformed, clip(line))
+	}
+	return n, len(line), nil
+}
+
+// readChunkEnd reads the CRLF that ends a chunk's data. A connection that
+// ends first fails with io.ErrUnexpectedEOF, other bytes with an error
+// wrapping errMalformed.
+func readChunkEnd(br *bufio.Reader) error {
+	p, err := br.Peek(2)
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	if p[0] != '\r' || p[1] != '\n' {
+		return fmt.Errorf("%w: chunk data not followed by CRLF", errMalformed)
+	}
+	br.Discard(2)
+	return nil
+}
+
+// parseChunkSize parses "HEX[;ext]" followed by optional whitespace.
+func parseChunkSize(line []byte) (int64, bool) {
 	for len(line) > 0 && (line[len(line)-1] == ' ' || line[len(line)-1] == '\t') {
 		line = line[:len(line)-1]
+	}
+	if i := bytes.IndexByte(line, ';'); i >= 0 {
+		line = line[:i]
 	}
 	if len(line) == 0 || len(line) > 15 {
 		return 0, false

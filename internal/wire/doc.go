@@ -20,8 +20,20 @@
 //	body_upgrade.go  a 101's connection
 //	token.go         header tokens
 //
+// and, for a front end that owns the client side, the same parsing the
+// other way round:
+//
+//	file                     what
+//	request_read.go          RequestReader: a request head into a reused http.Request, framing, RequestError
+//	body_request_length.go   a request's Content-Length body (one splice span)
+//	body_request_chunked.go  a request's chunked body (one span per chunk; trailer)
+//	response_write.go        WriteResponseHead: status line, fields, framing fields
+//
 // The head reader and writer work on a connection's bufio buffers, not on
-// a response, so that a front end can parse requests with the same code.
+// a message, so that requests and responses are read by the same code.
+// The request reader is at least as strict as net/http's server
+// (FuzzRequestReader compares them); see [RequestReader.Read] for where
+// it is stricter.
 //
 // The package is internal: the proxy package exposes it as
 // proxy.RawTransport, and uses beyond RoundTrip only a 1xx hook

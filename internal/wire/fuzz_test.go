@@ -3,8 +3,12 @@ package wire
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
+	"net/textproto"
+	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -60,4 +64,134 @@ func FuzzRawResponse(f *testing.F) {
 			t.Fatalf("raw accepted %q as %d %q; net/http reads %d %q", data, res.StatusCode, body, goRes.StatusCode, goBody)
 		}
 	})
+}
+
+// requestSeeds are FuzzRequestReader's seed corpus: good requests, the
+// hostile-request corpus of the proxy's tests, and cases at the edges of
+// net/http's parser.
+var requestSeeds = []string{
+	dockerGet,
+	"POST /v1.47/containers/create HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+	"POST /build HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n3\r\nabc\r\n2;e=\"x\"\r\nde\r\n0\r\nX-T: v\r\n\r\n",
+	"GET /_ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+	"GET http://h:1/a%2Fb?x=%zz HTTP/1.1\r\nHost: d\r\nPragma: no-cache\r\n\r\n",
+	"CONNECT h:443 HTTP/1.1\r\n\r\n",
+	"OPTIONS * HTTP/1.1\r\nHost: d\r\n\r\n",
+	"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+	"GET / HTTP/1.1\nHost: d\n\n",
+	"POST / HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\n1 ;x\r\na\r\n0\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: d\r\nContent-Length: 1\r\nContent-Length: 01\r\n\r\na",
+	"GET /info HTTP/1.1\r\nHost: d\r\nX-Big: " + strings.Repeat("a", 5000) + "\r\n\r\n",
+	"POST /containers/create HTTP/1.1\r\nHost: d\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" + "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: d\r\n\r\n", // cl-and-te (proxy/hostile_test.go)
+	"POST /containers/create HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\nContent-Length: 40\r\n\r\n" + "3\r\nabc\r\n0\r\n\r\n",                             // te-and-cl (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nContent-Length: 3\r\nContent-Length: 10\r\n\r\nabcdefghij",                                                            // two-cl-differ (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",                                                                    // two-cl-same (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nContent-Length: 3, 3\r\n\r\nabc",                                                                                      // cl-list (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nContent-Length: +3\r\n\r\nabc",                                                                                        // cl-plus (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nContent-Length: -1\r\n\r\nabc",                                                                                        // cl-negative (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nContent-Length: 99999999999999999999\r\n\r\nabc",                                                                      // cl-huge (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",                                                        // te-gzip-chunked (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked, identity\r\n\r\n3\r\nabc\r\n0\r\n\r\n",                                                    // te-chunked-identity (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",                                // te-twice (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nTransfer-Encoding : chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",                                                             // te-space (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.0\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",                                                              // te-http10 (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",                                                             // chunk-size-bad (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nabc\r\n0\r\n\r\n",                                             // chunk-size-huge (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc\x00EOF",                                                                   // chunk-short (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nContent-Length: 10\r\n\r\nabc\x00EOF",                                                                                 // cl-short (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\n3;x\nabc\r\n0\r\n\r\n",                                                              // chunk-ext-lf (proxy/hostile_test.go)
+	"GET /info HTTP/1.1\r\nHost: d\r\nX-Registry-Auth: a\r\n b\r\n\r\n",                                                                                             // obs-fold (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nX-A: a\r\n Content-Length: 3\r\n\r\nabc",                                                                              // obs-fold-cl (proxy/hostile_test.go)
+	"GET /info HTTP/1.1\nHost: d\nX-A: a\n\n",                                                                                                                       // bare-lf (proxy/hostile_test.go)
+	"GET /info HTTP/1.1\r\nHost: d\r\nX-A: a\rContent-Length: 3\r\n\r\nabc",                                                                                         // bare-cr (proxy/hostile_test.go)
+	"GET /info HTTP/1.1\r\nHost: d\r\nX-A: a\x00b\r\n\r\n",                                                                                                          // nul-in-header (proxy/hostile_test.go)
+	"GET /info HTTP/1.1\r\nHost: d\r\nContent-Length : 3\r\n\r\nabc",                                                                                                // space-before-colon (proxy/hostile_test.go)
+	"GET /info HTTP/1.1\r\n\r\n",                       // no-host (proxy/hostile_test.go)
+	"GET /info HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", // two-hosts (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nContent-Length: 3\r\nConnection: Content-Length\r\n\r\nabc",                               // conn-content-length (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\nConnection: Transfer-Encoding\r\n\r\n3\r\nabc\r\n0\r\n\r\n", // conn-transfer-encoding (proxy/hostile_test.go)
+	"GET /info HTTP/1.1\r\nHost: d\r\nConnection: Host\r\n\r\n",                                                                         // conn-host (proxy/hostile_test.go)
+	"GET /info HTTP/1.1\r\nHost: d\r\nX-Registry-Auth: e30=\r\nConnection: X-Registry-Auth\r\n\r\n",                                     // conn-registry-auth (proxy/hostile_test.go)
+	"GET /info HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: d\r\n\r\n",                               // conn-close-pipelined (proxy/hostile_test.go)
+	"GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n",                                                     // upgrade-not-upgrade-endpoint (proxy/hostile_test.go)
+	"POST /containers/c/attach HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: t\x01cp\r\n\r\n",                                  // upgrade-bad-proto (proxy/hostile_test.go)
+	"POST /containers/c/attach HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 3\r\n\r\nabc",              // upgrade-with-body (proxy/hostile_test.go)
+	"GET\r\n\r\n",                       // bad-request-line (proxy/hostile_test.go)
+	"GET / HTTP/9.9\r\nHost: d\r\n\r\n", // bad-version (proxy/hostile_test.go)
+	"GET /\r\n\r\n",                     // http09 (proxy/hostile_test.go)
+	"GET http://evil.example/info HTTP/1.1\r\nHost: d\r\n\r\n",                                      // absolute-uri (proxy/hostile_test.go)
+	"GET /info x HTTP/1.1\r\nHost: d\r\n\r\n",                                                       // uri-space (proxy/hostile_test.go)
+	"GET /in\x7ffo HTTP/1.1\r\nHost: d\r\n\r\n",                                                     // uri-ctl (proxy/hostile_test.go)
+	"\x00\x01\x02\xff\xfe\r\n\r\n",                                                                  // binary (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\nabc", // expect-100 (proxy/hostile_test.go)
+	"POST /images/load HTTP/1.1\r\nHost: d\r\nContent-Length: 3\r\nExpect: bogus\r\n\r\nabc",        // expect-other (proxy/hostile_test.go)
+}
+
+// FuzzRequestReader compares the RequestReader with net/http's server
+// parser (http.ReadRequest, the checks of the server's conn.readRequest,
+// then the body): a request net/http refuses must be refused, and one both
+// accept must read the same (method, target, URL, Host, header, length,
+// Close, body and trailer). A body only net/http reads without error is a
+// failure too; the reader may refuse more.
+func FuzzRequestReader(f *testing.F) {
+	for _, s := range requestSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rr := NewRequestReader(bufio.NewReader(bytes.NewReader(data)), 0)
+		req := new(http.Request)
+		if err := rr.Read(req); err != nil {
+			return
+		}
+		body, bodyErr := io.ReadAll(req.Body)
+		goReq, goBody, goBodyErr, err := goReadRequest(data)
+		if err != nil {
+			t.Fatalf("accepted %q; net/http: %v", data, err)
+		}
+		got := []any{req.Method, req.RequestURI, req.URL.Path, req.URL.RawPath, req.URL.RawQuery, req.Host, req.ContentLength, req.Close}
+		want := []any{goReq.Method, goReq.RequestURI, goReq.URL.Path, goReq.URL.RawPath, goReq.URL.RawQuery, goReq.Host, goReq.ContentLength, goReq.Close}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: got %q; net/http %q", data, got, want)
+		}
+		if !reflect.DeepEqual(req.Header, goReq.Header) {
+			t.Fatalf("%q: got header %q; net/http %q", data, req.Header, goReq.Header)
+		}
+		if bodyErr != nil {
+			return
+		}
+		if goBodyErr != nil {
+			t.Fatalf("%q: read body %q; net/http: %v", data, body, goBodyErr)
+		}
+		if !bytes.Equal(body, goBody) || !reflect.DeepEqual(req.Trailer, goReq.Trailer) {
+			t.Fatalf("%q: got body %q trailer %q; net/http %q %q", data, body, req.Trailer, goBody, goReq.Trailer)
+		}
+	})
+}
+
+// goReadRequest reads data's first request as net/http's server does.
+func goReadRequest(data []byte) (req *http.Request, body []byte, bodyErr, err error) {
+	req, err = http.ReadRequest(bufio.NewReader(bytes.NewReader(data)))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// server.go: http1ServerSupportsRequest, then the Host checks.
+	h2 := req.Method == "PRI" && len(req.Header) == 0 && req.URL.Path == "*" && req.Proto == "HTTP/2.0"
+	if req.ProtoMajor != 1 && !(req.ProtoMajor == 2 && req.ProtoMinor == 0 && req.Method == "PRI" && req.RequestURI == "*") {
+		return nil, nil, nil, errors.New("unsupported protocol version")
+	}
+	// ReadRequest removes the Host fields, which the server checks: read
+	// them again as readRequest does.
+	tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(data)))
+	tp.ReadLine()
+	fields, _ := tp.ReadMIMEHeader()
+	hosts, haveHost := fields["Host"]
+	if req.ProtoAtLeast(1, 1) && (!haveHost || len(hosts) == 0) && !h2 && req.Method != "CONNECT" {
+		return nil, nil, nil, errors.New("missing required Host header")
+	}
+	const hostBytes = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!$%&'()*+,-.:;=[]_~"
+	if len(hosts) == 1 && strings.ContainsFunc(hosts[0], func(r rune) bool { return !strings.ContainsRune(hostBytes, r) }) {
+		return nil, nil, nil, errors.New("malformed Host header")
+	}
+	body, bodyErr = io.ReadAll(req.Body)
+	return req, body, bodyErr, nil
 }

@@ -53,18 +53,48 @@ type headReader struct {
 	kv    []headerKV // this message's header fields
 	prev  []headerKV // the previous message's, whose value strings are reused when equal
 	scrap []byte     // a header line longer than the read buffer
+
+	// seen, when not nil, holds keys and values of earlier messages
+	// that are in neither table, so that a connection's repeated strings
+	// (a client's User-Agent, its Host, an API's own keys) are made once;
+	// at most maxSeen short ones. The request reader has one; a pooled
+	// upstream connection relies on prev.
+	seen map[string]string
+}
+
+// maxSeen bounds a headReader's seen strings, and maxSeenLen their length.
+const (
+	maxSeen    = 32
+	maxSeenLen = 128
+)
+
+// intern returns b as a string: the one in seen when there is, else a new
+// one, which seen keeps while it has room.
+func (h *headReader) intern(b []byte) string {
+	if h.seen == nil || len(b) > maxSeenLen {
+		return string(b)
+	}
+	if s, ok := h.seen[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(h.seen) < maxSeen {
+		h.seen[s] = s
+	}
+	return s
 }
 
 // readLine returns the next CRLF-terminated line without its CRLF. The
 // slice is valid until the next read from br. limit counts the bytes
-// left for the header.
+// left for the header; a line that does not fit fails with
+// errHeaderTooLong.
 func (h *headReader) readLine(br *bufio.Reader, limit *int) ([]byte, error) {
 	line, err := br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
 		h.scrap = append(h.scrap[:0], line...)
 		for err == bufio.ErrBufferFull {
 			if len(h.scrap) > *limit {
-				return nil, fmt.Errorf("%w: header over %d bytes", errMalformed, maxHeaderBytes)
+				return nil, errHeaderTooLong
 			}
 			line, err = br.ReadSlice('\n')
 			h.scrap = append(h.scrap, line...)
@@ -79,7 +109,7 @@ func (h *headReader) readLine(br *bufio.Reader, limit *int) ([]byte, error) {
 	}
 	*limit -= len(line)
 	if *limit < 0 {
-		return nil, fmt.Errorf("%w: header over %d bytes", errMalformed, maxHeaderBytes)
+		return nil, errHeaderTooLong
 	}
 	if len(line) < 2 || line[len(line)-2] != '\r' {
 		return nil, fmt.Errorf("%w: line not ended by CRLF", errMalformed)
@@ -147,7 +177,7 @@ func (h *headReader) canonicalKey(key []byte) string {
 	if s, ok := commonKeys[string(key)]; ok {
 		return s
 	}
-	return string(key)
+	return h.intern(key)
 }
 
 // value returns v as a string, reusing the previous response's string
@@ -160,7 +190,7 @@ func (h *headReader) value(i int, v []byte) string {
 	if s, ok := commonValues[string(v)]; ok {
 		return s
 	}
-	return string(v)
+	return h.intern(v)
 }
 
 // header builds the http.Header of h.kv: one map (a recycled one when
@@ -177,6 +207,14 @@ func (h *headReader) header(vals []string, maps *sync.Pool) http.Header {
 	if len(vals) < len(h.kv) {
 		vals = make([]string, len(h.kv))
 	}
+	h.fill(m, vals)
+	return m
+}
+
+// fill adds h.kv to m, each key's first value a one-element slice of vals
+// (at least len(h.kv) long), so that a reused map and vals take a head's
+// fields without allocating.
+func (h *headReader) fill(m http.Header, vals []string) {
 	for i, kv := range h.kv {
 		vals[i] = kv.value
 		if old, ok := m[kv.key]; ok {
@@ -185,7 +223,6 @@ func (h *headReader) header(vals []string, maps *sync.Pool) http.Header {
 		}
 		m[kv.key] = vals[i : i+1 : i+1]
 	}
-	return m
 }
 
 func clip(b []byte) []byte {
@@ -207,10 +244,14 @@ func init() {
 		"Etag", "Expires", "Keep-Alive", "Last-Modified", "Location", "Pragma", "Server", "Trailer",
 		"Transfer-Encoding", "Upgrade", "Vary", "Www-Authenticate", "X-Content-Type-Options",
 		"Accept-Ranges", "Set-Cookie",
+		// requests'
+		"Host", "User-Agent", "Accept", "Accept-Encoding", "Authorization", "Expect", "Te", "Cookie",
+		"Origin", "Referer", "X-Forwarded-For",
 	}, []string{
 		"application/json", "text/plain; charset=utf-8", "application/octet-stream", "nosniff",
 		"chunked", "close", "keep-alive", "Upgrade", "upgrade", "tcp", "false", "true", "no-cache",
 		"0", "1", "2", "OK",
+		"100-continue", "gzip", "*/*", "trailers", "identity",
 	})
 }
 

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
@@ -21,8 +22,13 @@ const (
 	bufSize = 4096
 )
 
-// errMalformed marks a response the raw transport refused to parse.
-var errMalformed = errors.New("malformed HTTP response")
+// errMalformed marks a message the head reader, the chunk reader or the
+// request reader refused to parse; errHeaderTooLong, a head (or trailer,
+// or chunk size line) over its limit, is one.
+var (
+	errMalformed     = errors.New("malformed HTTP message")
+	errHeaderTooLong = fmt.Errorf("%w: header too long", errMalformed)
+)
 
 // The bodies are copy.ReadWaiters: a copy strategy waits on them before it
 // takes a buffer, so that an idle stream (Docker's events, logs -f, an
@@ -37,4 +43,8 @@ var (
 	_ bodycopy.ReadWaiter   = (*UpgradeBody)(nil)
 	_ bodycopy.SpliceSource = (*lengthBody)(nil)
 	_ bodycopy.SpliceSource = (*ChunkedBody)(nil)
+
+	// A request body can be spliced to the upstream the same way.
+	_ bodycopy.SpliceSource = (*requestLengthBody)(nil)
+	_ bodycopy.SpliceSource = (*requestChunkedBody)(nil)
 )

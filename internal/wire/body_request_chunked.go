@@ -1,0 +1,153 @@
+package wire
+
+import (
+	"errors"
+	"io"
+	"maps"
+	"net/http"
+)
+
+// requestChunkedBody decodes a chunked request body (RFC 9112 section
+// 7.1) from the connection's read buffer, with the chunk size and trailer
+// parsing of the response side, bounded as net/http's server bounds them:
+// a size line under 4 KiB, a trailer within the read buffer, and framing
+// overhead limited against the data. Trailer fields go to the request's
+// Trailer. The [RequestReader] keeps one and reuses it for every chunked
+// request on its connection.
+type requestChunkedBody struct {
+	r        *RequestReader
+	req      *http.Request
+	n        int64 // bytes left in the current chunk
+	needCRLF bool  // the current chunk's data is read; its CRLF is not
+	excess   int64 // framing bytes not yet paid for by data (net/http's rule)
+	eof      bool  // read to its end, trailer included
+	err      error
+	rest     io.LimitedReader // the last span's rest (Span)
+	trailer  headReader
+}
+
+func (b *requestChunkedBody) reset(req *http.Request) {
+	b.req, b.n, b.needCRLF, b.excess, b.eof, b.err = req, 0, false, 0, false, nil
+	b.rest = io.LimitedReader{}
+}
+
+// done reports whether the body was read to its end.
+func (b *requestChunkedBody) done() bool { return b.eof && b.err == nil }
+
+// Read reads the chunks' data, then returns io.EOF after the last chunk
+// and the trailer.
+func (b *requestChunkedBody) Read(p []byte) (int, error) {
+	if err := b.startChunk(); err != nil {
+		return 0, err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, err := b.r.readBody(p, &b.n)
+	if b.n == 0 {
+		b.needCRLF = true
+	}
+	b.err = err
+	return n, err
+}
+
+// startChunk returns the body's error or io.EOF, or makes sure a chunk
+// with data is current.
+func (b *requestChunkedBody) startChunk() error {
+	if b.err == nil && b.rest.N > 0 {
+		b.err = io.ErrUnexpectedEOF // a span's rest not moved to its end
+	}
+	if b.err != nil {
+		return b.err
+	}
+	if b.eof {
+		return io.EOF
+	}
+	if b.n > 0 {
+		return nil
+	}
+	err := b.nextChunk()
+	switch {
+	case err == io.EOF:
+		b.eof = true
+	case err != nil:
+		b.err = err
+	}
+	return err
+}
+
+// nextChunk reads the CRLF that ends the previous chunk's data and the
+// next size line; at the last chunk it reads the trailer and returns
+// io.EOF.
+func (b *requestChunkedBody) nextChunk() error {
+	br := b.r.br
+	if b.needCRLF {
+		b.needCRLF = false
+		if err := readChunkEnd(br); err != nil {
+			return bodyError(err)
+		}
+	}
+	limit := min(maxChunkLine, br.Size())
+	n, lineLen, err := b.trailer.readChunkSize(br, &limit)
+	if err != nil {
+		return bodyError(err)
+	}
+	// net/http's chunkedReader: 16 bytes of framing per chunk, and twice
+	// the chunk's data, are free; more than 16 KiB beyond that is abuse.
+	b.excess += int64(lineLen) + 2 - 16 - 2*n
+	b.excess = max(b.excess, 0)
+	if b.excess > 16<<10 {
+		return badRequest("chunked encoding with too much non-data")
+	}
+	if n > 0 {
+		b.n = n
+		return nil
+	}
+	// The trailer must fit in the read buffer, as net/http's does.
+	limit = br.Size()
+	if err := b.trailer.readFields(br, &limit); err != nil {
+		return bodyError(err)
+	}
+	if len(b.trailer.kv) > 0 {
+		t := make(http.Header, len(b.trailer.kv))
+		for _, kv := range b.trailer.kv {
+			t[kv.key] = append(t[kv.key], kv.value)
+		}
+		if b.req.Trailer == nil {
+			b.req.Trailer = t
+		} else {
+			maps.Copy(b.req.Trailer, t)
+		}
+	}
+	return io.EOF
+}
+
+// Close ends the body; one not read to its end leaves the connection out
+// of step, which the next [RequestReader.Read] reports.
+func (b *requestChunkedBody) Close() error {
+	if b.err == nil && !b.eof {
+		b.err = http.ErrBodyReadAfterClose
+	}
+	return nil
+}
+
+// Span implements copy.SpliceSource: one span per chunk, the chunk's bytes
+// already buffered and the rest of the chunk straight from
+// [RequestReader.Src].
+func (b *requestChunkedBody) Span() ([]byte, *io.LimitedReader, error) {
+	if err := b.startChunk(); err != nil {
+		return nil, nil, err
+	}
+	head := b.r.span(&b.rest, &b.n)
+	b.needCRLF = true
+	return head, &b.rest, nil
+}
+
+// bodyError turns a framing error into a *RequestError; a read failure
+// stays as it is.
+func bodyError(err error) error {
+	if errors.Is(err, errMalformed) {
+		return badRequest(err.Error())
+	}
+	return err
+}
