@@ -249,9 +249,35 @@ func readStrict(br *bufio.Reader) (r seenRequest, ok bool) {
 type checkedFront struct {
 	addr string
 	log  *logBuffer
+	// oracle: the front end has no handler to record what it accepted
+	// (the lean front end); net/http's parser over the bytes sent stands
+	// in: what it would accept is what the front end may forward.
+	oracle bool
 
 	mu   sync.Mutex
 	reqs []*seenRequest
+}
+
+// acceptAsNetHTTP records the requests net/http's server would accept from
+// raw, in order, with the body bytes it would read.
+func (f *checkedFront) acceptAsNetHTTP(raw string) {
+	br := bufio.NewReader(strings.NewReader(raw))
+	for {
+		r, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		if r.ProtoMajor != 1 || (r.ProtoMinor >= 1 && r.Host == "") || len(r.Header["Host"]) > 1 {
+			return // net/http's server answers 400 and closes
+		}
+		body, err := io.ReadAll(r.Body)
+		f.mu.Lock()
+		f.reqs = append(f.reqs, &seenRequest{Method: r.Method, URI: r.URL.RequestURI(), Body: string(body), Complete: err == nil})
+		f.mu.Unlock()
+		if err != nil || r.Close {
+			return
+		}
+	}
 }
 
 func (f *checkedFront) accepted() []seenRequest {
@@ -290,6 +316,11 @@ func (b *teeBody) Close() error { return b.rc.Close() }
 func startCheckedFront(t testing.TB, s Setup, socket string) *checkedFront {
 	t.Helper()
 	f := &checkedFront{}
+	if s.Mode == ModeLean {
+		front := startFront(t, s, socket, withConfig(func(c *Config) { c.MaxHeaderBytes = 64 << 10 }))
+		f.addr, f.log, f.oracle = front.Listener.Addr().String(), front.log, true
+		return f
+	}
 	front := startFront(t, s, socket,
 		withHandler(func(h http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -329,6 +360,9 @@ func (f *checkedFront) exchange(t testing.TB, raw string, deadline time.Duration
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(deadline))
 	raw, halfClose := strings.CutSuffix(raw, "\x00EOF")
+	if f.oracle {
+		f.acceptAsNetHTTP(raw)
+	}
 	if _, err := io.WriteString(c, raw); err != nil && !isReset(err) {
 		return nil, "", fmt.Errorf("write request: %w", err)
 	}

@@ -12,10 +12,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
 	"github.com/sockproxylab/sockproxy/dockerapi"
+	"github.com/sockproxylab/sockproxy/internal/sockio"
 	"github.com/sockproxylab/sockproxy/internal/wire"
 	"github.com/sockproxylab/sockproxy/policy"
 )
@@ -45,6 +47,8 @@ type leanServer struct {
 	transport *RawTransport
 	socket    string
 	logger    *log.Logger
+	// maxHeaderBytes bounds a request's head (0: wire's default, 1 MiB).
+	maxHeaderBytes int
 
 	mu        sync.Mutex
 	conns     map[*leanConn]struct{}
@@ -54,8 +58,8 @@ type leanServer struct {
 	wg        sync.WaitGroup
 }
 
-func newLeanServer(rp *ReverseProxy, t *RawTransport, socket string, logger *log.Logger) *leanServer {
-	return &leanServer{rp: rp, transport: t, socket: socket, logger: logger,
+func newLeanServer(rp *ReverseProxy, t *RawTransport, socket string, logger *log.Logger, maxHeaderBytes int) *leanServer {
+	return &leanServer{rp: rp, transport: t, socket: socket, logger: logger, maxHeaderBytes: maxHeaderBytes,
 		conns: map[*leanConn]struct{}{}, listeners: map[net.Listener]struct{}{}, done: make(chan struct{})}
 }
 
@@ -150,6 +154,70 @@ type leanConn struct {
 	s    *leanServer
 	c    net.Conn
 	idle atomic.Bool // waiting for a request: Shutdown may close it
+
+	inf       leanInformer  // the round trip's 1xx relay and abort
+	watch     *time.Timer   // starts watchClient during a slow round trip
+	watchDone chan struct{} // watchClient has returned
+	armed     bool          // the watch timer runs or ran since arm
+
+	mu   sync.Mutex
+	body io.Closer // the response body being relayed: closed by the watch when the client left
+}
+
+// leanWatchAfter is how long a round trip may wait for the upstream's
+// response head before the front end watches the client connection for
+// its end (net/http's server reads in the background for that, on every
+// request): an upstream that holds a request (a long poll) is then told,
+// by the round trip's abort, that the client left.
+const leanWatchAfter = 20 * time.Millisecond
+
+// watchClient waits, on the timer's goroutine, until the client
+// connection is readable; if it has ended (the client closed it or
+// half-closed), it aborts the round trip. Bytes the client pipelined end
+// the watch without an abort. disarm ends it early.
+func (lc *leanConn) watchClient() {
+	defer func() { lc.watchDone <- struct{}{} }()
+	sc, ok := sockio.Unwrap(lc.c).(syscall.Conn)
+	if !ok {
+		return
+	}
+	if err := sockio.WaitConn(sc); err != nil || !sockio.Ended(sc) {
+		return
+	}
+	if a := lc.inf.abort.Load(); a != nil {
+		(*a)()
+		return
+	}
+	lc.mu.Lock()
+	if lc.body != nil {
+		lc.body.Close()
+	}
+	lc.mu.Unlock()
+}
+
+// arm starts the client watch after leanWatchAfter; disarm stops it, and
+// waits for a watch that had started.
+func (lc *leanConn) arm() {
+	lc.armed = true
+	if lc.watch == nil {
+		lc.watchDone = make(chan struct{}, 1)
+		lc.watch = time.AfterFunc(leanWatchAfter, lc.watchClient)
+		return
+	}
+	lc.watch.Reset(leanWatchAfter)
+}
+
+func (lc *leanConn) disarm() {
+	if !lc.armed {
+		return
+	}
+	lc.armed = false
+	if lc.watch.Stop() {
+		return
+	}
+	lc.c.SetReadDeadline(aLongTimeAgo) // ends the watch's wait
+	<-lc.watchDone
+	lc.c.SetReadDeadline(time.Time{})
 }
 
 // leanBufs are a connection's buffers, pooled between connections.
@@ -167,6 +235,7 @@ func (lc *leanConn) serve() {
 	bw := leanWriters.Get().(*bufio.Writer)
 	bw.Reset(lc.c)
 	defer func() {
+		lc.disarm()
 		lc.c.Close()
 		br.Reset(nil)
 		leanReaders.Put(br)
@@ -177,7 +246,8 @@ func (lc *leanConn) serve() {
 		s.mu.Unlock()
 		s.wg.Done()
 	}()
-	rr := wire.NewRequestReader(br, 0)
+	rr := wire.NewRequestReader(br, s.maxHeaderBytes)
+	rr.Src = lc.c
 	remote := lc.c.RemoteAddr().String()
 	var req http.Request
 	for {
@@ -237,6 +307,12 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 		}
 	}
 
+	if ex := req.Header["Expect"]; len(ex) > 0 && req.ProtoAtLeast(1, 1) && !(len(ex) == 1 && strings.EqualFold(ex[0], "100-continue")) {
+		// As net/http's server: an expectation it cannot meet.
+		lc.answer(bw, nil, http.StatusExpectationFailed, "", true)
+		lc.observe(req, d, http.StatusExpectationFailed, 0, start)
+		return false
+	}
 	reqUpType := wire.UpgradeType(req.Header)
 	if !isPrint(reqUpType) {
 		lc.answer(bw, nil, http.StatusBadRequest, "proxy: invalid protocol in Upgrade\n", true)
@@ -259,8 +335,16 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 		}
 	}()
 
-	inf := &leanInformer{bw: bw, http10: !http11}
-	res, err := s.transport.RoundTripInformed(req, inf)
+	lc.inf.bw, lc.inf.http10 = bw, !http11
+	if body == nil {
+		// Watched only with no upload in flight: the watch's wait would
+		// contend with the body's reads for the connection.
+		lc.arm()
+	}
+	res, err := s.transport.RoundTripInformed(req, &lc.inf)
+	if body == nil {
+		lc.disarm()
+	}
 	if err != nil {
 		p.logf("proxy: upstream failed: socket %s: %s %s: %v", s.socket, req.Method, req.URL.RequestURI(), err)
 		lc.answer(bw, nil, http.StatusBadGateway, fmt.Sprintf("proxy: upstream socket %s: %v\n", s.socket, err), true)
@@ -316,11 +400,24 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 		if !ok { // a close-delimited body: no spans
 			src = nil
 		}
-		n, err = relayBody(bw, res.Body, src, chunked, res.Trailer)
+		lc.mu.Lock()
+		lc.body = res.Body
+		lc.mu.Unlock()
+		n, err = lc.relayBody(bw, res.Body, src, chunked, res.Trailer)
+		lc.mu.Lock()
+		lc.body = nil
+		lc.mu.Unlock()
 		if err != nil {
 			res.Body.Close()
 			p.logf("proxy: %s failed during body: %s %s: %v", leanSide(err), req.Method, req.URL.RequestURI(), err)
 			lc.observe(req, d, res.StatusCode, n, start)
+			if res.ContentLength < 0 && !chunked {
+				// Close-delimited: a clean close would look complete.
+				bw.Flush()
+				if tc, ok := sockio.Unwrap(lc.c).(*net.TCPConn); ok {
+					tc.SetLinger(0)
+				}
+			}
 			return false // closed before the body's end: the client sees the truncation
 		}
 	}
@@ -341,6 +438,10 @@ func (lc *leanConn) observe(req *http.Request, d policy.Decision, status int, ou
 		return
 	}
 	o := Outcome{Req: req, Op: d.Op, Status: status, BytesOut: out, Duration: time.Since(start)}
+	if b, ok := req.Body.(*leanBody); ok {
+		b.wait(lc.c) // its count is final once the transport is done with it
+		o.BytesIn = b.n.Load()
+	}
 	switch {
 	case lc.s.rp.Policy == nil:
 		m, _ := dockerapi.ClassifyRequest(req)
@@ -389,7 +490,9 @@ var (
 // SpliceSource from the raw transport) with their chunk framing when
 // chunked, else a plain copy; trailer fills in at the chunked body's end.
 // It returns the payload bytes written.
-func relayBody(bw *bufio.Writer, body io.Reader, src bodycopy.SpliceSource, chunked bool, trailer http.Header) (int64, error) {
+// While a stream is idle (its upstream has nothing ready and what came is
+// flushed), the client connection is watched for its end.
+func (lc *leanConn) relayBody(bw *bufio.Writer, body io.Reader, src bodycopy.SpliceSource, chunked bool, trailer http.Header) (int64, error) {
 	if src == nil {
 		if chunked {
 			cw := wire.ChunkWriter{W: bw}
@@ -402,8 +505,26 @@ func relayBody(bw *bufio.Writer, body io.Reader, src bodycopy.SpliceSource, chun
 		return bodycopy.Pooled.Copy(context.Background(), bw, body, -1)
 	}
 	var n int64
+	cb, stream := src.(*wire.ChunkedBody)
+	idle := false
+	if stream && !cb.ReadyNow() {
+		// The head goes out before the first chunk is waited for: a
+		// client waiting on it (docker run waits for /wait's head before
+		// it attaches) must not wait for the first body byte.
+		if err := bw.Flush(); err != nil {
+			return 0, &bodycopy.Error{Side: bodycopy.SideWrite, Err: err}
+		}
+		idle = true
+	}
 	for {
+		if idle {
+			lc.arm()
+		}
 		head, rest, err := src.Span()
+		if idle {
+			lc.disarm()
+			idle = false
+		}
 		if err == io.EOF {
 			break
 		}
@@ -437,14 +558,15 @@ func relayBody(bw *bufio.Writer, body io.Reader, src bodycopy.SpliceSource, chun
 		}
 		if chunked {
 			bw.WriteString("\r\n")
-			if cb, ok := src.(*wire.ChunkedBody); ok && !cb.ReadyNow() {
-				// Nothing more ready upstream: what is buffered goes out
-				// now (a stream's event at once; a bulk body's chunks
-				// that arrived together in one write).
-				if err := bw.Flush(); err != nil {
-					return n, &bodycopy.Error{Side: bodycopy.SideWrite, Err: err}
-				}
+		}
+		if stream && !cb.ReadyNow() {
+			// Nothing more ready upstream: what is buffered goes out now
+			// (a stream's event at once; a bulk body's chunks that
+			// arrived together in one write).
+			if err := bw.Flush(); err != nil {
+				return n, &bodycopy.Error{Side: bodycopy.SideWrite, Err: err}
 			}
+			idle = true
 		}
 	}
 	if chunked {
@@ -511,11 +633,17 @@ func parseLength(s string) (int64, bool) {
 	return n, true
 }
 
-// leanInformer relays 1xx responses (other than 101) to the client.
+// leanInformer relays 1xx responses (other than 101) to the client, and
+// holds the round trip's abort while it waits for the head (a
+// wire.Aborter).
 type leanInformer struct {
 	bw     *bufio.Writer
 	http10 bool
+	abort  atomic.Pointer[func()]
 }
+
+// Attach implements wire.Aborter.
+func (i *leanInformer) Attach(abort *func()) { i.abort.Store(abort) }
 
 func (i *leanInformer) Got1xx(code int, header http.Header) error {
 	if i.http10 {
@@ -530,6 +658,7 @@ func (i *leanInformer) Got1xx(code int, header http.Header) error {
 // (the writer's last act) tells the exchange that the reader is free.
 type leanBody struct {
 	rc     io.ReadCloser
+	n      atomic.Int64 // bytes read
 	done   chan struct{}
 	once   sync.Once
 	eof    atomic.Bool
@@ -538,6 +667,7 @@ type leanBody struct {
 
 func (b *leanBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
+	b.n.Add(int64(n))
 	if err == io.EOF {
 		b.eof.Store(true)
 	}

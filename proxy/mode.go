@@ -69,6 +69,11 @@ type Config struct {
 	// everything.
 	Policy *policy.Policy
 
+	// MaxHeaderBytes bounds a request's head for the lean front end (0:
+	// 1 MiB, net/http's default); an http.Server serving the other modes
+	// has its own.
+	MaxHeaderBytes int
+
 	// Observer is ReverseProxy.Observer, in every mode (the stdlib modes
 	// see no parked streams, and count upgrades as active requests);
 	// nil observes nothing.
@@ -193,7 +198,7 @@ func New(cfg Config) (*Proxy, error) {
 		Observer:     cfg.Observer,
 	}
 	if setup.Mode == ModeLean {
-		p.lean = newLeanServer(p.rp, transport.(*RawTransport), cfg.Socket, logger)
+		p.lean = newLeanServer(p.rp, transport.(*RawTransport), cfg.Socket, logger, cfg.MaxHeaderBytes)
 	}
 	return p, nil
 }

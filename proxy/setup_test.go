@@ -21,6 +21,8 @@ func TestSetup(t *testing.T) {
 		{"stdlib", "raw", true, "mode=stdlib/transport=raw"},
 		{"stdlib-default", "", true, "mode=stdlib-default/transport=std"},
 		{"stdlib-default", "raw", false, ""},
+		{"lean", "", true, "mode=lean/transport=raw"},
+		{"lean", "std", false, ""},
 		{"pooled", "bogus", false, ""},
 		{"bogus", "", false, ""},
 	} {
@@ -43,8 +45,8 @@ func TestSetup(t *testing.T) {
 		}
 	}
 	all := Setups()
-	if len(all) != 2*len(Modes())-1 {
-		t.Errorf("Setups() has %d pairs; want every mode over both transports but stdlib-default over raw (%d)", len(all), 2*len(Modes())-1)
+	if want := 2*len(Modes()) - 2; len(all) != want {
+		t.Errorf("Setups() has %d pairs; want every mode over both transports but stdlib-default over raw and lean over std (%d)", len(all), want)
 	}
 	for _, s := range all {
 		if err := s.Validate(); err != nil {

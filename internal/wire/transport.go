@@ -180,6 +180,18 @@ type Informer interface {
 	Got1xx(code int, header http.Header) error
 }
 
+// An Aborter is an Informer that is also given, while the round trip waits
+// for the response head, the function that aborts it (it closes the
+// connection, so the round trip fails at once), and nil once the head has
+// arrived or the round trip failed. A server that owns its client
+// connection uses it to abort the round trip of a client that left, with
+// no request context to allocate. The abort may be called from any
+// goroutine.
+type Aborter interface {
+	Informer
+	Attach(abort *func())
+}
+
 // RoundTripInformed is RoundTrip with 1xx responses passed to inf (when
 // not nil) instead of the context's ClientTrace.
 func (t *Transport) RoundTripInformed(req *http.Request, inf Informer) (*http.Response, error) {
@@ -239,6 +251,10 @@ func (t *Transport) roundTrip(ctx context.Context, rc *conn, req *http.Request, 
 	var stop func() bool
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, rc.abort)
+	}
+	if a, ok := inf.(Aborter); ok {
+		a.Attach(&rc.abort)
+		defer a.Attach(nil)
 	}
 	fail := func(err error) error {
 		if stop != nil {
