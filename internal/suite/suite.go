@@ -96,7 +96,7 @@ var DefaultClosed = []Scenario{
 // time (loadgen's events latency); internal/labreport subtracts direct's,
 // round by round. It runs among the closed-loop runs; its proxy-cpu-ns/op
 // is the proxy's CPU per event delivered.
-var DefaultEvents = Scenario{Name: "events", Conc: 1, N: 200, Every: 10 * time.Millisecond}
+var DefaultEvents = Scenario{Name: "events", Conc: 1, N: 150, Every: 10 * time.Millisecond}
 
 // DefaultFixed are the open-loop runs at fixed rates well below every
 // target's saturation here: the proxy's CPU per request and per GiB, the
