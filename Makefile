@@ -63,8 +63,8 @@ bench:
 ## tuned nginx (under 4 minutes). Its intervals are wide: a smoke test of the lab, not a result.
 bench-quick:
 	COUNT=3 BENCHTIME=0.2s BENCH='$(QUICK_BENCH)' COPY_BENCH='$(QUICK_COPY_BENCH)' \
-		SUITE_ROUNDS=3 SUITE_CLOSED=ping:16:d=300ms,chunked:64MiB:4:n=4 \
-		SUITE_FIXED=ping:256:rate=2000:d=500ms,chunked:64MiB:16:rate=3:d=1s \
+		SUITE_ROUNDS=3 SUITE_CLOSED=ping:16:d=300ms,chunked:64MiB:4:n=4,events:1:n=100:every=10ms \
+		SUITE_FIXED=ping:256:rate=2000:d=500ms,chunked:64MiB:16:rate=3:d=1s,load-chunked:64MiB:16:rate=3:d=1s \
 		SUITE_SWEEP=ping:256:d=500ms SWEEP_RATES=1000,5000,15000 SWEEP_ROUNDS=1 \
 		STREAM_COUNTS=500,1000 MEM_REPEATS=1 SETTLE=500ms STREAMS=200 \
 		SUITE_SOCKPROXIES=stdlib,splice-chunked-raw SUITE_PEERS=relay,haproxy,nginx-tuned SOCKETPAIR=256MiB HONESTY=0 \

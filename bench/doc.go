@@ -22,8 +22,11 @@
 // Shapes: ping (GET /_ping), json (GET /containers/json padded to exactly the
 // size: 1536B comes with a Content-Length, 64KiB chunked, as dockerd frames
 // them), blob (a Content-Length body), chunked (an image
-// save: chunked, 32 KiB flushed pieces) and upgrade (attach: one echo round
-// trip of size bytes per op over the hijacked stream).
+// save: chunked, 32 KiB flushed pieces), upgrade (attach: one echo round
+// trip of size bytes per op over the hijacked stream), and the uploads load
+// (POST /images/load with a Content-Length body) and load-chunked (the same
+// chunked in 32 KiB chunks, as docker load sends a file), 64MiB, which the
+// simulator reads whole and compares with its content.
 //
 // Every leaf reports allocations and, where bytes move, bytes per op (so
 // MB/s). Big bodies also report cpu-ns/B: the process's user+system CPU time

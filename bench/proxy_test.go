@@ -29,7 +29,20 @@ type shape struct {
 	path func(b *testing.B, size int64) string
 	// big shapes report cpu-ns/B.
 	big bool
+	// upload shapes POST a body of the size (Content(size), which the
+	// simulator checks) instead of GETting one; uploadChunked sends it
+	// without a Content-Length, so net/http's client chunks it.
+	upload upload
 }
+
+// upload says whether and how a shape sends its body.
+type upload int
+
+const (
+	noUpload      upload = iota
+	uploadLength         // Content-Length body
+	uploadChunked        // chunked body, 32 KiB chunks (net/http's io.Copy buffer), as docker load sends a file
+)
 
 var shapes = []shape{
 	{name: "ping", concs: []int{1, 64}, path: func(*testing.B, int64) string { return "/_ping" }},
@@ -40,6 +53,15 @@ var shapes = []shape{
 	{name: "chunked", sizes: []int64{1 << 20, 64 << 20}, big: true,
 		path: func(_ *testing.B, n int64) string { return "/images/lab/get?size=" + strconv.FormatInt(n, 10) }},
 	{name: "upgrade", sizes: []int64{64}},
+	{name: "load", sizes: []int64{64 << 20}, big: true, upload: uploadLength, path: loadPath},
+	{name: "load-chunked", sizes: []int64{64 << 20}, big: true, upload: uploadChunked, path: loadPath},
+}
+
+// loadPath is the path of an upload of n bytes: docker load's endpoint,
+// which with these knobs compares the body with the simulator's content
+// (a hash would cost more CPU than the proxy under test) and its length.
+func loadPath(_ *testing.B, n int64) string {
+	return "/images/load?check=content&size=" + strconv.FormatInt(n, 10)
 }
 
 // row is one strategy × transport of the benchmark: the floor ("direct",
@@ -164,10 +186,15 @@ func BenchmarkProxy(b *testing.B) {
 	}
 }
 
-// benchRequest runs GETs of sh at size through t, conc at a time.
+// benchRequest runs GETs of sh at size through t, conc at a time, or,
+// for an upload shape, POSTs of a body of that size.
 func benchRequest(b *testing.B, t *target, st string, sh shape, size int64, conc int) {
 	path := sh.path(b, size)
 	url := t.baseURL + path
+	fetch := fetch
+	if sh.upload != noUpload {
+		fetch = func(b *testing.B, t *target, url string, _ int64) int64 { return post(b, t, url, size, sh.upload) }
+	}
 	want := fetch(b, t, url, -1) // warm up one connection, learn the length
 	defer spliceMetrics(b, st)()
 	b.ReportAllocs()
@@ -213,6 +240,38 @@ func fetch(b *testing.B, t *target, url string, want int64) int64 {
 		b.Fatalf("GET %s: got %d body bytes; want %d", url, n, want)
 	}
 	return n
+}
+
+// post uploads Content(size) to url, with a Content-Length or chunked
+// as up says, and drains the answer, failing the benchmark on any error
+// or a status other than 200 (the simulator answers 400 when the body it
+// read differs from what was sent). It returns the bytes sent.
+func post(b *testing.B, t *target, url string, size int64, up upload) int64 {
+	body := upstream.Content(size)
+	if up == uploadChunked {
+		body = struct{ io.Reader }{body} // no length, no WriterTo: 32 KiB chunks
+	}
+	req, err := http.NewRequest(http.MethodPost, url, body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-tar")
+	if up == uploadLength {
+		req.ContentLength = size
+	}
+	resp, err := t.client.Do(req)
+	if err != nil {
+		b.Fatalf("POST %s: %v", url, err)
+	}
+	msg, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		b.Fatalf("POST %s: reading the answer: %v", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		b.Fatalf("POST %s: status %s: %s", url, resp.Status, msg)
+	}
+	return size
 }
 
 // parallel runs op b.N times from conc goroutines and returns each op's

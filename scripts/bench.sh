@@ -11,8 +11,9 @@
 # benchmarks, 0: skip it), UPSTREAM (the suite's upstream: sim, the
 # default, or docker for a sandboxed real dockerd; needs root and docker.io).
 # The suite's schedule (labsuite's flags; see cmd/labsuite):
-#   SUITE_ROUNDS (10) interleaved rounds of SUITE_CLOSED (closed-loop runs)
-#   and SUITE_FIXED (fixed-rate open-loop runs); SUITE_SWEEP at each of
+#   SUITE_ROUNDS (10) interleaved rounds of SUITE_CLOSED (closed-loop runs,
+#   and the events delivery-delay run) and SUITE_FIXED (fixed-rate open-loop
+#   runs, uploads included); SUITE_SWEEP at each of
 #   SWEEP_RATES for SWEEP_ROUNDS (3) rounds; STREAM_COUNTS idle streams on
 #   MEM_REPEATS (2) fresh processes per target, each reading after SETTLE
 #   (1s); STREAMS (1000) idle streams after the load; SUITE_SOCKPROXIES and
@@ -33,8 +34,8 @@ if [ "$UPSTREAM" = docker ]; then
 	SUITE_CLOSED=${SUITE_CLOSED:-ping:16:d=1s,docker:16:d=1s,save:2:n=4}
 	SUITE_FIXED=${SUITE_FIXED:-}
 else
-	SUITE_CLOSED=${SUITE_CLOSED:-ping:16:d=500ms,blob:64MiB:4:n=6,chunked:64MiB:4:n=6}
-	SUITE_FIXED=${SUITE_FIXED-ping:256:rate=2000:d=1s,blob:64MiB:16:rate=4:d=1.5s,chunked:64MiB:16:rate=4:d=1.5s}
+	SUITE_CLOSED=${SUITE_CLOSED:-ping:16:d=500ms,blob:64MiB:4:n=6,chunked:64MiB:4:n=6,events:1:n=150:every=10ms}
+	SUITE_FIXED=${SUITE_FIXED-ping:256:rate=2000:d=1s,blob:64MiB:16:rate=4:d=1.5s,chunked:64MiB:16:rate=4:d=1.5s,load:64MiB:16:rate=4:d=1s,load-chunked:64MiB:16:rate=4:d=1s}
 fi
 SUITE_SWEEP=${SUITE_SWEEP:-ping:256:d=1s}
 SWEEP_RATES=${SWEEP_RATES:-1000,2500,5000,10000,15000,20000,30000}

@@ -15,7 +15,8 @@
 //
 // A run is name[:size]:conc, then options rate=R (an open loop at R
 // requests per second, conc in flight at most), n=N (N requests instead of
-// a duration) and d=D (the duration).
+// a duration), d=D (the duration) and every=D (events: the interval between
+// events).
 package main
 
 import (
@@ -59,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "append benchfmt results to this `file` (default stdout)")
 	sockproxies := fs.String("sockproxies", strings.Join(DefaultSockproxies, ","), "comma-separated sockproxy `targets`: a strategy (Go's transport) or strategy-raw, either followed by -traefik (restricted by -policy preset:traefik; ping only)")
 	peers := fs.String("peers", strings.Join(DefaultPeers, ","), "comma-separated `peers` to run where installed (empty for none)")
-	closed := fs.String("closed", formatScenarios(suite.DefaultClosed), "closed-loop `runs`: name[:size]:conc[:n=N][:d=D], comma-separated")
+	closed := fs.String("closed", formatScenarios(suite.DefaultClosed), "closed-loop `runs`: name[:size]:conc[:n=N][:d=D][:every=D], comma-separated")
 	fixed := fs.String("fixed", formatScenarios(suite.DefaultFixed), "fixed-rate open-loop `runs`: name[:size]:cap:rate=R[:d=D]")
 	rounds := fs.Int("rounds", 10, "interleaved `rounds` of the closed and fixed runs")
 	dur := fs.Duration("d", time.Second, "loadgen `duration` of a run without n= or d=")
@@ -302,6 +303,8 @@ func parseScenarios(s string) ([]suite.Scenario, error) {
 				sc.N, err = strconv.Atoi(v)
 			case "d":
 				sc.D, err = time.ParseDuration(v)
+			case "every":
+				sc.Every, err = time.ParseDuration(v)
 			default:
 				err = errors.New("unknown option")
 			}
@@ -316,7 +319,7 @@ func parseScenarios(s string) ([]suite.Scenario, error) {
 		case 3:
 			sc.Name, sc.Size, concStr = pos[0], pos[1], pos[2]
 		default:
-			return nil, fmt.Errorf("bad scenario %q: want name[:size]:conc[:rate=R][:n=N][:d=D]", f)
+			return nil, fmt.Errorf("bad scenario %q: want name[:size]:conc[:rate=R][:n=N][:d=D][:every=D]", f)
 		}
 		c, err := strconv.Atoi(concStr)
 		if err != nil || c < 1 {
@@ -344,6 +347,9 @@ func formatScenarios(scs []suite.Scenario) string {
 		}
 		if sc.D > 0 {
 			p += ":d=" + sc.D.String()
+		}
+		if sc.Every > 0 {
+			p += ":every=" + sc.Every.String()
 		}
 		parts = append(parts, p)
 	}

@@ -20,11 +20,11 @@ func TestScenariosRoundTrip(t *testing.T) {
 			t.Errorf("round trip of %q: got %+v; want %+v", formatScenarios(scs), got, scs)
 		}
 	}
-	got, err := parseScenarios("blob:64MiB:16:rate=3:d=2s, ping:4:n=10")
+	got, err := parseScenarios("blob:64MiB:16:rate=3:d=2s, ping:4:n=10, events:1:n=50:every=10ms")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []suite.Scenario{{Name: "blob", Size: "64MiB", Conc: 16, Rate: 3, D: 2 * time.Second}, {Name: "ping", Conc: 4, N: 10}}
+	want := []suite.Scenario{{Name: "blob", Size: "64MiB", Conc: 16, Rate: 3, D: 2 * time.Second}, {Name: "ping", Conc: 4, N: 10}, {Name: "events", Conc: 1, N: 50, Every: 10 * time.Millisecond}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v; want %+v", got, want)
 	}

@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Int64Var(&cfg.Count, "n", 0, "measured request `COUNT` (instead of -d)")
 	fs.DurationVar(&cfg.Warmup, "warmup", 0, "unmeasured warmup `D` before the measured run")
 	fs.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "per-request (or round-trip) timeout `D`")
+	fs.DurationVar(&cfg.Every, "every", 0, "events: the interval `D` between events (default 1ms)")
 	fs.StringVar(&cfg.Client, "client", "raw", "HTTP client: raw (lean, built in) or std (net/http)")
 	fs.StringVar(&format, "format", "text", "output format: "+strings.Join(loadgen.Formats(), ", "))
 	fs.StringVar(&cfg.Name, "name", "", "target `LABEL` in benchmark names (default: direct for unix://, else host:port)")
@@ -55,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: loadgen -target URL -scenario NAME [-size SIZE] [-mix ping=80,json=15,chunked=5]\n"+
 			"               [-c N | -rate R] [-d DURATION | -n COUNT] [-warmup D] [-format text|bench|json]\n"+
-			"               [-name LABEL] [-allow-errors]")
+			"               [-name LABEL] [-allow-errors] [-timeout D] [-client raw|std] [-every D]")
 		fs.PrintDefaults()
 	}
 	usage := func(err error) int {

@@ -3,6 +3,7 @@ package labreport
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -165,6 +166,54 @@ func TestColumnKeys(t *testing.T) {
 	} {
 		if got, _ := s.Own(c, col, UnitTime); math.Abs(got-want) > 1e-15 {
 			t.Errorf("own time of %s = %g; want %g", col, got, want)
+		}
+	}
+}
+
+// The events run gets its own table (added delay over direct, paired per
+// round) and goal line (against haproxy); an upload is judged against the
+// download of the same framing.
+func TestEventsAndUploads(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("goos: linux\n")
+	def := DefaultTarget()
+	for round := range 3 {
+		r := float64(round)
+		for _, row := range []struct {
+			target   string
+			p50, p99 float64 // µs
+		}{{"direct", 100, 300}, {def, 150, 500}, {"haproxy", 180, 600}} {
+			fmt.Fprintf(&b, "BenchmarkLoadgen/target=%s/scenario=events/conc=1 200 1e7 ns/op 100 req/s %.0f p50-ns %.0f p99-ns 0.1 harness-util\n",
+				row.target, (row.p50+r)*1e3, (row.p99+r)*1e3)
+		}
+		fmt.Fprintf(&b, "BenchmarkLoadgen/target=%s/scenario=blob/size=64MiB/rate=4 4 2.5e8 ns/op 4 req/s 268 MB/s %.2f proxy-cpu-s/GiB\n", def, 0.50+r/100)
+		fmt.Fprintf(&b, "BenchmarkLoadgen/target=%s/scenario=load/size=64MiB/rate=4 4 2.5e8 ns/op 4 req/s 268 MB/s %.2f proxy-cpu-s/GiB\n", def, 0.60+r/100)
+	}
+	s, err := Read(map[string]io.Reader{"loadgen.txt": strings.NewReader(b.String())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var suite, goals bytes.Buffer
+	if err := s.WriteSuite(&suite); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteSpliceGoals(&goals); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"stream delivery delay", "added p50", "50µs [", "200µs ["} {
+		if !strings.Contains(suite.String(), want) {
+			t.Errorf("suite tables lack %q:\n%s", want, suite.String())
+		}
+	}
+	for _, want := range []string{
+		"added p50 delivery delay − haproxy's -30µs [-30µs, -30µs] (n=3; goal ≤ 0: met)",
+		"added p99 delivery delay − haproxy's -100µs [-100µs, -100µs] (n=3; goal ≤ 0: met)",
+		"load/size=64MiB/rate=4",
+		"÷ blob's 1.20x",
+		"goal ≤ 1.10x: MISSED",
+	} {
+		if !strings.Contains(goals.String(), want) {
+			t.Errorf("suite goals lack %q:\n%s", want, goals.String())
 		}
 	}
 }

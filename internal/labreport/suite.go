@@ -27,9 +27,18 @@ const (
 	scenarioFresh  = "streams-fresh"
 	scenarioAfter  = "streams"
 	scenarioPair   = "socketpair"
+	scenarioEvents = "events"
 	ceilingTarget  = "relay"
 	harnessWarning = " H"
 )
+
+// The suite's upload goal: the default target's proxy CPU per GiB
+// uploaded ÷ per GiB downloaded with the same framing (load ÷ blob,
+// load-chunked ÷ chunked), paired per round.
+const UploadMaxRatio = 1.10
+
+// uploadPairs maps an upload scenario to its download of the same framing.
+var uploadPairs = map[string]string{"load": "blob", "load-chunked": "chunked"}
 
 // HarnessBound is the harness CPU use (in cores: loadgen and the simulator
 // on their own CPU) from which a row is flagged harness-bound: the client
@@ -54,7 +63,7 @@ func isPeer(t string) bool { return !strings.HasPrefix(t, "sockproxy-") && t != 
 // the ping rate sweep (every rate), memory (fresh, after load) and the
 // socketpair ceiling.
 type suiteConfigs struct {
-	closed, capacity, sweep, fresh, after, pair []Config
+	closed, capacity, sweep, fresh, after, pair, events []Config
 }
 
 func (s *Set) suiteConfigs() suiteConfigs {
@@ -69,6 +78,8 @@ func (s *Set) suiteConfigs() suiteConfigs {
 			sc.after = append(sc.after, c)
 		case name == scenarioPair:
 			sc.pair = append(sc.pair, c)
+		case name == scenarioEvents:
+			sc.events = append(sc.events, c)
 		case c.Get("rate") != "":
 			key := strings.Split(c.Keys, "/rate=")[0]
 			if _, ok := byScenario[key]; !ok {
@@ -157,7 +168,7 @@ func fmtMed(xs []float64, scale float64, f string) string {
 // harness at least as much as the target.
 func (s *Set) WriteSuite(w io.Writer) error {
 	sc := s.suiteConfigs()
-	if len(sc.closed)+len(sc.capacity)+len(sc.fresh)+len(sc.after) == 0 {
+	if len(sc.closed)+len(sc.capacity)+len(sc.fresh)+len(sc.after)+len(sc.events) == 0 {
 		return nil
 	}
 	if len(sc.capacity) > 0 {
@@ -166,6 +177,10 @@ func (s *Set) WriteSuite(w io.Writer) error {
 	}
 	if len(sc.closed) > 0 {
 		s.writeClosed(w, sc)
+		fmt.Fprintln(w)
+	}
+	if len(sc.events) > 0 {
+		s.writeEvents(w, sc)
 		fmt.Fprintln(w)
 	}
 	if len(sc.sweep) > 0 {
@@ -213,7 +228,7 @@ func (s *Set) writeCapacity(w io.Writer, sc suiteConfigs) {
 
 func isBulk(c Config) bool {
 	switch c.Get("scenario") {
-	case "blob", "chunked", "save":
+	case "blob", "chunked", "save", "load", "load-chunked":
 		return true
 	}
 	return false
@@ -253,6 +268,37 @@ func (s *Set) writeClosed(w io.Writer, sc suiteConfigs) {
 				s.ceilingRatio(c, t, unit), fmtMed(s.vals(c, t, "p99-sec"), 1e3, "%.2fms"))
 		}
 		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+}
+
+// addedDelay is t's delivery delay at quantile unit (p50-sec, p99-sec)
+// minus direct's, paired per round, in seconds.
+func (s *Set) addedDelay(c Config, t, unit string) Interval {
+	return PairedDiffCI(s.vals(c, t, unit), s.vals(c, "direct", unit))
+}
+
+func (s *Set) writeEvents(w io.Writer, sc suiteConfigs) {
+	fmt.Fprintln(w, "stream delivery delay (one /events stream per run, events at a fixed interval): receipt − the event's send time (timeNano);")
+	fmt.Fprintf(w, "added = the target's quantile − direct's in the same round, median over the rounds [%.0f %% CI]; cpu/event = proxy CPU per event\n", Level*100)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "target\trun\tn\tevents/s\tp50\tadded p50\tp99\tadded p99\tcpu/event\tharness util\t")
+	for _, c := range sc.events {
+		run := strings.ReplaceAll(c.Keys, "scenario=", "")
+		for _, t := range s.targets([]Config{c}) {
+			p50, p99 := s.vals(c, t, "p50-sec"), s.vals(c, t, "p99-sec")
+			if len(p50) == 0 {
+				continue
+			}
+			added50, added99 := "-", "-"
+			if t != "direct" {
+				added50 = s.addedDelay(c, t, "p50-sec").Scale(1e6).Format("%.0fµs")
+				added99 = s.addedDelay(c, t, "p99-sec").Scale(1e6).Format("%.0fµs")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s\t\n", t, run, len(p50), fmtMed(s.vals(c, t, unitReqs), 1, "%.0f"),
+				fmtMed(p50, 1e6, "%.0fµs"), added50, fmtMed(p99, 1e6, "%.0fµs"), added99,
+				fmtMed(s.vals(c, t, unitCPUOp), 1e6, "%.1fµs"), fmtMed(s.vals(c, t, unitHarness), 1, "%.2f"), s.flag(c, t))
+		}
 	}
 	tw.Flush()
 }
@@ -382,16 +428,18 @@ func (s *Set) writeCeilings(w io.Writer, sc suiteConfigs) {
 // WriteSpliceGoals writes the suite's goals, judged on the default target
 // (DefaultTarget): its proxy CPU per GiB at fixed load for the 64 MiB bulk
 // bodies (≤ SpliceMaxCPU), its closed-loop chunked throughput ÷ direct's,
-// paired per round (≥ SpliceMinSpeed), and its memory per idle stream on a
-// fresh process (≤ MemoryMaxKiB), each with its interval; then the peers'
+// paired per round (≥ SpliceMinSpeed), its CPU per GiB uploaded ÷ per GiB
+// downloaded with the same framing (≤ UploadMaxRatio), its added delivery
+// delay of events − HAProxy's (p50 and p99, ≤ 0), and its memory per idle
+// stream on a fresh process (≤ MemoryMaxKiB), each with its interval; then the peers'
 // figures for reference and, apart, the best sockproxy target (selected).
 func (s *Set) WriteSpliceGoals(w io.Writer) error {
 	sc := s.suiteConfigs()
 	def := DefaultTarget()
 	var lines []string
 	for _, c := range sc.capacity {
-		if !isBulk(c) {
-			continue
+		if _, up := uploadPairs[c.Get("scenario")]; !isBulk(c) || up {
+			continue // uploads are judged against downloads, below
 		}
 		xs := s.vals(c, def, unitCPUGiB)
 		if len(xs) == 0 {
@@ -433,6 +481,34 @@ func (s *Set) WriteSpliceGoals(w io.Writer) error {
 			note = " (harness-bound: the ratio may say more about the harness)"
 		}
 		lines = append(lines, fmt.Sprintf("  %-34s MB/s ÷ direct's %s (n=%d; goal ≥ %.2fx: %s)%s", strings.ReplaceAll(c.Keys, "scenario=", ""), iv.Format("%.2fx"), iv.N, SpliceMinSpeed, verdict(iv, SpliceMinSpeed, true), note))
+	}
+	for _, c := range sc.capacity {
+		down, ok := uploadPairs[c.Get("scenario")]
+		if !ok {
+			continue
+		}
+		for _, d := range sc.capacity {
+			if d.Get("scenario") != down || d.Get("size") != c.Get("size") {
+				continue
+			}
+			iv := PairedRatioCI(s.vals(c, def, unitCPUGiB), s.vals(d, def, unitCPUGiB), nil)
+			if iv.N == 0 {
+				continue
+			}
+			lines = append(lines, fmt.Sprintf("  %-34s proxy CPU-s/GiB ÷ %s's %s (n=%d; goal ≤ %.2fx: %s)", strings.ReplaceAll(c.Keys, "scenario=", ""), down,
+				iv.Format("%.2fx"), iv.N, UploadMaxRatio, verdict(iv, UploadMaxRatio, false)))
+		}
+	}
+	for _, c := range sc.events {
+		for _, q := range []struct{ name, unit string }{{"p50", "p50-sec"}, {"p99", "p99-sec"}} {
+			iv := PairedDiffCI(s.vals(c, def, q.unit), s.vals(c, "haproxy", q.unit))
+			if !iv.OK {
+				continue
+			}
+			lines = append(lines, fmt.Sprintf("  %-34s added %s delivery delay − haproxy's %s (n=%d; goal ≤ 0: %s); added over direct %s, haproxy's %s",
+				strings.ReplaceAll(c.Keys, "scenario=", ""), q.name, iv.Scale(1e6).Format("%.0fµs"), iv.N, verdict(iv, 0, false),
+				s.addedDelay(c, def, q.unit).Scale(1e6).Format("%.0fµs"), s.addedDelay(c, "haproxy", q.unit).Scale(1e6).Format("%.0fµs")))
+		}
 	}
 	if len(sc.fresh) > 0 {
 		if fit := s.freshFit(sc, def); fit.pss.OK {

@@ -5,7 +5,7 @@
 //	loadgen -target URL -scenario NAME [-size SIZE] [-mix ping=80,json=15,chunked=5]
 //	        [-c N | -rate R] [-d DURATION | -n COUNT] [-warmup D]
 //	        [-format text|bench|json] [-name LABEL] [-allow-errors]
-//	        [-timeout D] [-client raw|std]
+//	        [-timeout D] [-client raw|std] [-every D]
 //
 // URL is http://host:port or unix:///path/to.sock. Defaults: -c 16 -d 10s
 // -format text -timeout 30s -client raw. -timeout bounds each request or
@@ -41,10 +41,19 @@
 //     framing checked (a chunked body must end with its last chunk, a
 //     close-delimited one with a clean close, not a reset). No -size (it
 //     is an error).
-//   - events: each worker reads GET /events?every=1ms&count=1000 streams and
-//     opens the next when one ends; each event is one operation whose
-//     latency is its receipt time minus the timeNano the event carries (the
-//     send time; both ends share the host clock). Closed loop only.
+//   - load, load-chunked: POST /images/load?check=content&size=SIZE with
+//     the simulator's content of -size bytes (default 1MiB) as the body:
+//     load with a Content-Length, load-chunked without (net/http's client
+//     sends 32 KiB chunks, as it does for docker load's file). The
+//     simulator compares the body with its content and length and answers
+//     400 when they differ (a status error). Bytes and MB/s count what was
+//     sent. Uploads always use net/http's client (one request per 64 MiB
+//     costs it nothing that shows).
+//   - events: each worker reads GET /events?every=D&count=1000 streams
+//     (D is -every, default 1ms) and opens the next when one ends; each
+//     event is one operation whose latency is its receipt time minus the
+//     timeNano the event carries (the send time; both ends share the host
+//     clock): the delivery delay. Closed loop only.
 //   - attach: each worker upgrades POST /containers/x/attach (Connection:
 //     Upgrade, Upgrade: tcp, 101 expected) once, then each operation writes
 //     -size bytes (default 64B) of stdin and reads them back as stdout frames

@@ -65,6 +65,12 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(path, "/containers/") && strings.HasSuffix(path, "/json") && path != "/containers/json" {
 		key = "/containers/{id}/json"
 	}
+	if path == "/events" {
+		key += "?every=" + r.URL.Query().Get("every")
+	}
+	if path == "/images/load" && r.ContentLength < 0 {
+		key += " chunked"
+	}
 	f.mu.Lock()
 	f.hits[key]++
 	f.mu.Unlock()
@@ -83,6 +89,16 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `[{"Id":"sha256:1"}]`)
 	case key == "/containers/{id}/json":
 		io.WriteString(w, `{"Id":"x","State":{"Running":true}}`)
+	case path == "/images/load":
+		// The simulator compares the body with its content; this fake
+		// checks the length it was told.
+		n, err := io.Copy(io.Discard, r.Body)
+		if err != nil || r.URL.Query().Get("check") != "content" || n != sizeParam(r) {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"message":"body has %d bytes (%v)"}`, n, err)
+			return
+		}
+		io.WriteString(w, `{"sha256":"0"}`)
 	case path == "/_lab/blob":
 		n := sizeParam(r)
 		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"testing"
@@ -27,6 +28,9 @@ func TestScenarios(t *testing.T) {
 		{"attach", 64, "", 64},
 		{"attach", 40000, "", 40000},
 		{"events", 0, "", 0},
+		{"load", 100 << 10, "/images/load", 100 << 10},
+		{"load-chunked", 100<<10 + 1, "/images/load chunked", 100<<10 + 1},
+		{"load", 0, "/images/load", 1 << 20},
 	}
 	for _, network := range []string{"unix", "tcp", "unix-std"} {
 		for _, c := range cases {
@@ -57,6 +61,29 @@ func TestScenarios(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// Every sets the interval the events scenario asks the server for; the
+// default is DefaultEvery.
+func TestEventsEvery(t *testing.T) {
+	f := newFake()
+	url := serve(t, f, "unix")
+	for _, every := range []time.Duration{0, 10 * time.Millisecond} {
+		rep, err := Run(context.Background(), Config{Target: url, Scenario: "events", Every: every, Conc: 1, Count: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := rep.Metrics; m.Success != 3 {
+			t.Fatalf("every %v: success %d (first error %q); want 3", every, m.Success, m.FirstError)
+		}
+		want := cmp.Or(every, DefaultEvery)
+		if key := "/events?every=" + want.String(); f.count(key) != 1 {
+			t.Errorf("every %v: fake saw %d requests for %s; want 1", every, f.count(key), key)
+		}
+	}
+	if err := (&Config{Target: url, Scenario: "ping", Every: time.Millisecond}).Check(); err == nil {
+		t.Error("Check accepted -every for ping; want an error")
 	}
 }
 

@@ -38,6 +38,10 @@ type Config struct {
 	Warmup time.Duration
 	// Timeout bounds each request or round trip; 0 means 30s.
 	Timeout time.Duration
+	// Every is the events scenario's interval between events (the
+	// simulator's /events?every=); 0 means DefaultEvery. Other scenarios
+	// take none.
+	Every time.Duration
 	// Client is "raw" (or ""), the lean built-in HTTP/1.1 client, or
 	// "std", net/http's Client, for the ping, json, blob, chunked, docker
 	// and mix scenarios (events always use net/http; attach its own
@@ -73,6 +77,9 @@ func (c *Config) Check() error {
 	if c.Scenario == "events" && c.Rate > 0 {
 		return errors.New("scenario events is paced by the server: use -c, not -rate")
 	}
+	if c.Every != 0 && c.Scenario != "events" {
+		return errors.New("-every needs -scenario events")
+	}
 	if c.Client != "" && c.Client != "raw" && c.Client != "std" {
 		return fmt.Errorf("unknown -client %q (want raw or std)", c.Client)
 	}
@@ -82,8 +89,8 @@ func (c *Config) Check() error {
 	if c.Scenario == "save" && c.Size != 0 {
 		return errors.New("scenario save has no -size: it saves " + SaveImage + " whatever its size")
 	}
-	if c.Conc < 0 || c.Rate < 0 || c.Count < 0 || c.Duration < 0 || c.Warmup < 0 || c.Timeout < 0 {
-		return errors.New("-c, -rate, -n, -d, -warmup and -timeout must not be negative")
+	if c.Conc < 0 || c.Rate < 0 || c.Count < 0 || c.Duration < 0 || c.Warmup < 0 || c.Timeout < 0 || c.Every < 0 {
+		return errors.New("-c, -rate, -n, -d, -warmup, -timeout and -every must not be negative")
 	}
 	return nil
 }
@@ -120,7 +127,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	client := target.client(plan.Conc, cfg.Timeout)
 	defer client.CloseIdleConnections()
-	e := &env{target: target, client: client, size: cfg.Size, timeout: cfg.Timeout, stdClient: cfg.Client == "std"}
+	e := &env{target: target, client: client, size: cfg.Size, timeout: cfg.Timeout, stdClient: cfg.Client == "std", every: cfg.Every}
 	pctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	scen, err := newScenario(pctx, cfg.Scenario, cfg.Mix, e)
 	cancel()

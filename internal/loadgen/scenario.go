@@ -17,7 +17,7 @@ import (
 
 // Scenarios lists the scenario names -scenario accepts.
 func Scenarios() []string {
-	return []string{"ping", "json", "blob", "chunked", "save", "events", "attach", "docker", "mix"}
+	return []string{"ping", "json", "blob", "chunked", "save", "load", "load-chunked", "events", "attach", "docker", "mix"}
 }
 
 // SaveImage is the image the save scenario exports: the 128 MiB
@@ -34,7 +34,7 @@ func DefaultSize(scenario string) int64 {
 	switch scenario {
 	case "blob":
 		return 64 << 10
-	case "chunked":
+	case "chunked", "load", "load-chunked":
 		return 1 << 20
 	case "attach":
 		return 64
@@ -67,6 +67,8 @@ type env struct {
 	// stdClient sends the HTTP scenarios through client (net/http)
 	// instead of the lean rawConn.
 	stdClient bool
+	// every is the events scenario's interval; 0 means DefaultEvery.
+	every time.Duration
 }
 
 // newScenario prepares the named scenario: it may ask the target questions
@@ -91,10 +93,16 @@ func newScenario(ctx context.Context, name, mix string, e *env) (Scenario, error
 		return &httpScenario{e: e, reqs: []httpReq{{path: "/images/lab/get?size=" + strconv.FormatInt(size, 10), want: size}}}, nil
 	case "save":
 		return &httpScenario{e: e, reqs: []httpReq{{path: "/images/" + SaveImage + "/get", want: -1}}}, nil
+	case "load", "load-chunked":
+		return &uploadScenario{e: e, size: size, chunked: name == "load-chunked"}, nil
 	case "docker":
 		return dockerScenario(ctx, e)
 	case "events":
-		return &eventsScenario{e: e, every: eventsEvery, count: eventsCount}, nil
+		every := e.every
+		if every == 0 {
+			every = DefaultEvery
+		}
+		return &eventsScenario{e: e, every: every, count: eventsCount}, nil
 	case "attach":
 		return &attachScenario{e: e, size: int(size)}, nil
 	case "mix":

@@ -14,12 +14,13 @@ import (
 	"time"
 )
 
-// The events scenario's stream: one event every eventsEvery, eventsCount
-// per stream; a worker opens the next stream when one ends.
-const (
-	eventsEvery = time.Millisecond
-	eventsCount = 1000
-)
+// DefaultEvery is the events scenario's interval between events when
+// Config.Every is 0.
+const DefaultEvery = time.Millisecond
+
+// eventsCount is the events per stream; a worker opens the next stream
+// when one ends.
+const eventsCount = 1000
 
 // eventsScenario reads GET /events?every=DUR&count=N streams; each event is
 // one operation whose latency is its receipt time minus the timeNano it

@@ -30,6 +30,12 @@
 //     per request and per GiB that capacity is judged on. Bulk closed runs
 //     count transfers (-n) rather than time, so each moves enough bytes
 //     and none is stretched by the drain of a closed loop.
+//     Uploads (load, load-chunked: 64 MiB POST /images/load with a
+//     Content-Length or chunked) run at fixed load beside the downloads,
+//     reported per GiB uploaded. The events run ([DefaultEvents]) is one
+//     /events stream per target, an event every 10 ms: loadgen's latency
+//     of an event is its delivery delay (receipt − the timeNano it
+//     carries), and internal/labreport subtracts direct's, round by round.
 //  2. A rate sweep ([Config.Sweep] at each of [Config.SweepRates]) in an
 //     open loop: latency against offered load, a late or dropped send
 //     counted from its intended time (loadgen does; no coordinated

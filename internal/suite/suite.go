@@ -28,6 +28,9 @@ type Scenario struct {
 	Rate float64       // loadgen -rate; 0 for a closed loop
 	N    int           // loadgen -n when positive (a count of transfers), else -d
 	D    time.Duration // loadgen -d; 0 means Config.Duration
+	// Every is loadgen -every: the events scenario's interval between
+	// events; 0 leaves loadgen's default.
+	Every time.Duration
 }
 
 // Args returns the loadgen flags for s; d is the duration when s has
@@ -39,6 +42,9 @@ func (s Scenario) Args(d time.Duration) []string {
 	}
 	if s.Rate > 0 {
 		a = append(a, "-rate", strconv.FormatFloat(s.Rate, 'f', -1, 64))
+	}
+	if s.Every > 0 {
+		a = append(a, "-every", s.Every.String())
 	}
 	switch {
 	case s.N > 0:
@@ -64,9 +70,15 @@ func (s Scenario) String() string {
 	return b + "/conc=" + strconv.Itoa(s.Conc)
 }
 
-// bulk reports whether s moves big bodies (reported per GiB) rather than
-// many small requests (reported per request).
-func (s Scenario) bulk() bool { return s.Name == "blob" || s.Name == "chunked" || s.Name == "save" }
+// bulk reports whether s moves big bodies, down or up (reported per GiB),
+// rather than many small requests (reported per request).
+func (s Scenario) bulk() bool {
+	switch s.Name {
+	case "blob", "chunked", "save", "load", "load-chunked":
+		return true
+	}
+	return false
+}
 
 // DefaultClosed are the closed-loop runs of `make bench`: throughput, a
 // secondary figure (a closed loop measures the slower of the proxy and the
@@ -76,7 +88,15 @@ var DefaultClosed = []Scenario{
 	{Name: "json", Size: "1536B", Conc: 16, D: 500 * time.Millisecond},
 	{Name: "blob", Size: "64MiB", Conc: 4, N: 8},
 	{Name: "chunked", Size: "64MiB", Conc: 4, N: 8},
+	DefaultEvents,
 }
+
+// DefaultEvents is the delivery-delay run: one /events stream through each
+// target, an event every 10 ms, each event's receipt time minus its send
+// time (loadgen's events latency); internal/labreport subtracts direct's,
+// round by round. It runs among the closed-loop runs; its proxy-cpu-ns/op
+// is the proxy's CPU per event delivered.
+var DefaultEvents = Scenario{Name: "events", Conc: 1, N: 150, Every: 10 * time.Millisecond}
 
 // DefaultFixed are the open-loop runs at fixed rates well below every
 // target's saturation here: the proxy's CPU per request and per GiB, the
@@ -85,6 +105,8 @@ var DefaultFixed = []Scenario{
 	{Name: "ping", Conc: 256, Rate: 2000, D: time.Second},
 	{Name: "blob", Size: "64MiB", Conc: 16, Rate: 4, D: 1500 * time.Millisecond},
 	{Name: "chunked", Size: "64MiB", Conc: 16, Rate: 4, D: 1500 * time.Millisecond},
+	{Name: "load", Size: "64MiB", Conc: 16, Rate: 4, D: time.Second},
+	{Name: "load-chunked", Size: "64MiB", Conc: 16, Rate: 4, D: time.Second},
 }
 
 // DefaultSweep is the latency–throughput sweep: ping in an open loop at
@@ -172,7 +194,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// One short unrecorded run per target and scenario warms caches,
 	// connection pools and the Go runtime.
 	for _, sc := range append(append([]Scenario(nil), cfg.Closed...), cfg.Fixed...) {
-		warm := Scenario{Name: sc.Name, Size: sc.Size, Conc: min(sc.Conc, 16), N: 2 * min(sc.Conc, 16)}
+		warm := Scenario{Name: sc.Name, Size: sc.Size, Conc: min(sc.Conc, 16), N: 2 * min(sc.Conc, 16), Every: sc.Every}
 		if sc.bulk() {
 			warm.Conc, warm.N = 2, 2 // two big bodies warm the path
 		}

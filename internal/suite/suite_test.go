@@ -24,7 +24,7 @@ func TestCPUMetric(t *testing.T) {
 }
 
 func TestBulk(t *testing.T) {
-	for name, want := range map[string]bool{"blob": true, "chunked": true, "save": true, "ping": false, "json": false, "docker": false} {
+	for name, want := range map[string]bool{"blob": true, "chunked": true, "save": true, "load": true, "load-chunked": true, "events": false, "ping": false, "json": false, "docker": false} {
 		if got := (Scenario{Name: name, Conc: 1}).bulk(); got != want {
 			t.Errorf("Scenario{Name: %q}.bulk() = %v; want %v", name, got, want)
 		}
@@ -39,6 +39,7 @@ func TestScenarioArgs(t *testing.T) {
 		{Scenario{Name: "json", Size: "1536B", Conc: 16}, "-scenario json -c 16 -size 1536B -d 1s", "json/size=1536B/conc=16"},
 		{Scenario{Name: "blob", Size: "64MiB", Conc: 4, N: 8}, "-scenario blob -c 4 -size 64MiB -n 8", "blob/size=64MiB/conc=4"},
 		{Scenario{Name: "ping", Conc: 256, Rate: 2500, D: 2 * time.Second}, "-scenario ping -c 256 -rate 2500 -d 2s", "ping/rate=2500"},
+		{Scenario{Name: "events", Conc: 1, N: 200, Every: 10 * time.Millisecond}, "-scenario events -c 1 -every 10ms -n 200", "events/conc=1"},
 	} {
 		if got := strings.Join(c.sc.Args(time.Second), " "); got != c.args {
 			t.Errorf("Args = %q; want %q", got, c.args)

@@ -326,13 +326,16 @@ http {
             proxy_set_header Connection $connection_upgrade;
             proxy_buffering off;
             proxy_request_buffering off;
+            client_max_body_size 0;
 %[4]s            proxy_read_timeout 1h;
         }
     }
 }
 `
 
-// nginxStarter: nginx with proxy_buffering off, one worker, no master;
+// nginxStarter: nginx with proxy_buffering off, one worker, no master,
+// request bodies unbuffered and unlimited (client_max_body_size 0: its 1 MiB
+// default refuses docker load and build contexts);
 // tuned, proxy_buffer_size (the buffer an unbuffered response passes
 // through, 4 KiB by default) raised, as the ngx_http_proxy_module docs
 // describe for proxy_buffering off.

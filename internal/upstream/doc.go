@@ -30,7 +30,10 @@
 //	POST /containers/{id}/wait?delay=DUR  headers at once, {"Error":null,"StatusCode":0} after the delay
 //	POST /containers/{id}/attach        hijacked; see below
 //	POST /exec/{id}/start               hijacked, after reading its JSON body; see below
-//	POST /images/load                   reads the whole body, answers {"sha256":"HEX"} of what it read
+//	POST /images/load                   reads the whole body, answers {"sha256":"HEX"} of what it read;
+//	                                    check=content compares it with Content instead of hashing it,
+//	                                    size=SIZE checks its length too (400 naming the first difference)
+//	PUT  /containers/{id}/archive       reads the whole body as load does (same knobs), answers 200, no body
 //	POST /containers/create             201 {"Id":…,"Warnings":[]} (creates nothing)
 //	POST /containers/{id}/start         204
 //	POST /containers/{id}/exec          201 {"Id":…}

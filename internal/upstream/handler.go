@@ -144,6 +144,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			case post && action == "exec":
 				h.createExec(w, r)
 				return
+			case r.Method == http.MethodPut && action == "archive":
+				h.archive(w, r)
+				return
 			case post && action == "start":
 				dockerHeaders(w.Header())
 				w.WriteHeader(http.StatusNoContent)

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -394,6 +395,51 @@ func TestLoad(t *testing.T) {
 	json.NewDecoder(r.Body).Decode(&v)
 	if sum := ContentSHA256(100000); v.Sha256 != fmt.Sprintf("%x", sum) {
 		t.Errorf("chunked upload: sha256 %s; want %x", v.Sha256, sum)
+	}
+}
+
+// With check=content the body is compared with Content rather than hashed:
+// the answer is the same, and a body that differs or has another length
+// than size= is a 400 naming where.
+func TestLoadCheck(t *testing.T) {
+	srv := startServer(t)
+	const n = 2<<20 + 7
+	good := must(io.ReadAll(Content(n)))
+	wantBody := fmt.Sprintf(`{"sha256":"%x"}`+"\n", ContentSHA256(n))
+	resp := rawDo(t, srv.Path(), "POST", "/images/load?check=content&size="+strconv.Itoa(n), nil, good)
+	if string(resp.body) != wantBody {
+		t.Errorf("check=content: body %q; want %q", resp.body, wantBody)
+	}
+	bad := slices.Clone(good)
+	bad[1<<20+3] ^= 1
+	resp = rawDo(t, srv.Path(), "POST", "/images/load?check=content", nil, bad)
+	wantHead(t, resp, "HTTP/1.1 400 Bad Request", nil)
+	if want := "at byte 1048579"; !strings.Contains(string(resp.body), want) {
+		t.Errorf("a changed byte: body %q; want it to name %q", resp.body, want)
+	}
+	resp = rawDo(t, srv.Path(), "POST", "/images/load?check=content&size=1MiB", nil, good)
+	wantHead(t, resp, "HTTP/1.1 400 Bad Request", nil)
+	if want := fmt.Sprintf("body has %d bytes; want 1048576", n); !strings.Contains(string(resp.body), want) {
+		t.Errorf("a long body: body %q; want it to say %q", resp.body, want)
+	}
+	resp = rawDo(t, srv.Path(), "POST", "/images/load?check=sha", nil, good[:10])
+	wantHead(t, resp, "HTTP/1.1 400 Bad Request", nil)
+
+	// A chunked upload to docker cp's endpoint, through net/http's client.
+	c := http.Client{Transport: &http.Transport{DialContext: unixDialer(srv.Path())}}
+	defer c.CloseIdleConnections()
+	req, err := http.NewRequest("PUT", "http://docker/v1.41/containers/x/archive?path=/tmp&check=content&size=100000", struct{ io.Reader }{Content(100000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if r.StatusCode != http.StatusOK || len(b) != 0 || r.Header.Get("Api-Version") != APIVersion {
+		t.Errorf("PUT archive: %s, Api-Version %q, body %q; want 200, %s, empty", r.Status, r.Header.Get("Api-Version"), b, APIVersion)
 	}
 }
 

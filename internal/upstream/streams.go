@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -313,18 +314,95 @@ func (h *handler) wait(w http.ResponseWriter, r *http.Request) {
 var waitBody = []byte(`{"Error":null,"StatusCode":0}` + "\n")
 
 // load answers POST /images/load: it reads the whole body as it streams in
-// and answers the sha256 of what it read.
+// and answers the sha256 of what it read; see readUpload for the knobs.
 func (h *handler) load(w http.ResponseWriter, r *http.Request) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	sum := sha256.New()
-	if _, err := io.CopyBuffer(sum, struct{ io.Reader }{r.Body}, *bp); err != nil {
-		badRequest(w, "read body: "+err.Error())
+	sum, ok := readUpload(w, r)
+	if !ok {
 		return
 	}
 	b := make([]byte, 0, 80)
 	b = append(b, `{"sha256":"`...)
-	b = hex.AppendEncode(b, sum.Sum(nil))
+	b = hex.AppendEncode(b, sum[:])
 	b = append(b, "\"}\n"...)
 	writeJSON(w, http.StatusOK, b)
+}
+
+// archive answers PUT /containers/{id}/archive (docker cp into a
+// container) as dockerd does once the tar is extracted: 200 with an empty
+// body, after reading the whole body; see readUpload for the knobs.
+func (h *handler) archive(w http.ResponseWriter, r *http.Request) {
+	if _, ok := readUpload(w, r); !ok {
+		return
+	}
+	dockerHeaders(w.Header())
+	w.WriteHeader(http.StatusOK)
+}
+
+// readUpload reads the whole request body (Content-Length or chunked) and
+// returns its sha256. With check=content it compares the body with Content
+// as it streams in instead of hashing it (the lab's uploads, where a hash
+// would cost the upstream more CPU than the proxy under test spends), and
+// with size=SIZE also checks its length; the sum is then ContentSHA256's,
+// cached per size. A read error, a body that differs or a bad knob is
+// answered with a 400 naming it, and ok is false.
+func readUpload(w http.ResponseWriter, r *http.Request) (sum [32]byte, ok bool) {
+	q := r.URL.RawQuery
+	check := param(q, "check")
+	if check != "" && check != "content" {
+		badRequest(w, "invalid check "+strconv.Quote(check)+": want content")
+		return sum, false
+	}
+	size, ok := sizeParam(w, q, "size", -1)
+	if !ok {
+		return sum, false
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	if check == "" {
+		h := sha256.New()
+		if _, err := io.CopyBuffer(h, struct{ io.Reader }{r.Body}, *bp); err != nil {
+			badRequest(w, "read body: "+err.Error())
+			return sum, false
+		}
+		return [32]byte(h.Sum(nil)), true
+	}
+	c := contentCheck{bad: -1}
+	if _, err := io.CopyBuffer(&c, struct{ io.Reader }{r.Body}, *bp); err != nil {
+		badRequest(w, "read body after "+strconv.FormatInt(c.n, 10)+" bytes: "+err.Error())
+		return sum, false
+	}
+	switch {
+	case c.bad >= 0:
+		badRequest(w, "body differs from the lab content at byte "+strconv.FormatInt(c.bad, 10))
+		return sum, false
+	case size >= 0 && c.n != size:
+		badRequest(w, "body has "+strconv.FormatInt(c.n, 10)+" bytes; want "+strconv.FormatInt(size, 10))
+		return sum, false
+	}
+	return ContentSHA256(c.n), true
+}
+
+// contentCheck is an io.Writer that compares what is written with Content:
+// n counts the bytes, bad is the offset of the first byte that differs, or
+// -1. It never fails, so the body is read to its end either way.
+type contentCheck struct {
+	n, bad int64
+}
+
+func (c *contentCheck) Write(p []byte) (int, error) {
+	b := block()
+	for done := 0; done < len(p); {
+		start := c.n % blockSize
+		m := min(len(p)-done, int(blockSize-start))
+		if c.bad < 0 && !bytes.Equal(p[done:done+m], b[start:start+int64(m)]) {
+			i := 0
+			for p[done+i] == b[start+int64(i)] {
+				i++
+			}
+			c.bad = c.n + int64(i)
+		}
+		c.n += int64(m)
+		done += m
+	}
+	return len(p), nil
 }
