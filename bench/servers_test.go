@@ -35,8 +35,15 @@ var (
 	sim     *upstream.Server
 	simDir  string
 	targets = map[string]*target{}
-	servers []*http.Server
+	servers []server
 )
+
+// server is a front end to shut down at the end: an *http.Server, or a
+// *proxy.Proxy of mode lean serving itself.
+type server interface {
+	Shutdown(context.Context) error
+	Close() error
+}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -116,9 +123,14 @@ func targetFor(b *testing.B, r row, preset, met string) *target {
 		if err != nil {
 			b.Fatal(err)
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: time.Minute}
-		go srv.Serve(ln)
-		servers = append(servers, srv)
+		if r.setup.Mode == proxy.ModeLean {
+			go h.Serve(ln)
+			servers = append(servers, h)
+		} else {
+			srv := &http.Server{Handler: h, ReadHeaderTimeout: time.Minute}
+			go srv.Serve(ln)
+			servers = append(servers, srv)
+		}
 		addr := ln.Addr().String()
 		dial := func() (net.Conn, error) { return net.Dial("tcp", addr) }
 		t = &target{client: newClient(dial), baseURL: "http://" + addr, dial: dial}

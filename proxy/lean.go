@@ -49,6 +49,9 @@ type leanServer struct {
 	logger    *log.Logger
 	// maxHeaderBytes bounds a request's head (0: wire's default, 1 MiB).
 	maxHeaderBytes int
+	// readHeaderTimeout bounds the reading of a request's head from its
+	// first byte (0: none); an idle keep-alive connection waits without.
+	readHeaderTimeout time.Duration
 
 	mu        sync.Mutex
 	conns     map[*leanConn]struct{}
@@ -58,8 +61,9 @@ type leanServer struct {
 	wg        sync.WaitGroup
 }
 
-func newLeanServer(rp *ReverseProxy, t *RawTransport, socket string, logger *log.Logger, maxHeaderBytes int) *leanServer {
-	return &leanServer{rp: rp, transport: t, socket: socket, logger: logger, maxHeaderBytes: maxHeaderBytes,
+func newLeanServer(rp *ReverseProxy, t *RawTransport, cfg Config, logger *log.Logger) *leanServer {
+	return &leanServer{rp: rp, transport: t, socket: cfg.Socket, logger: logger,
+		maxHeaderBytes: cfg.MaxHeaderBytes, readHeaderTimeout: cfg.ReadHeaderTimeout,
 		conns: map[*leanConn]struct{}{}, listeners: map[net.Listener]struct{}{}, done: make(chan struct{})}
 }
 
@@ -126,6 +130,9 @@ func (s *leanServer) close(force bool) {
 		if force || lc.idle.Load() {
 			lc.c.Close()
 		}
+		if force {
+			lc.abortUpstream()
+		}
 	}
 	s.mu.Unlock()
 }
@@ -143,9 +150,12 @@ func (s *leanServer) shutdownWait(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+		s.mu.Lock()
+		n := len(s.conns)
+		s.mu.Unlock()
 		s.close(true)
 		<-done
-		return ctx.Err()
+		return fmt.Errorf("closed %d busy connection(s) (requests or upgraded streams): %w", n, ctx.Err())
 	}
 }
 
@@ -184,9 +194,15 @@ func (lc *leanConn) watchClient() {
 	if err := sockio.WaitConn(sc); err != nil || !sockio.Ended(sc) {
 		return
 	}
+	lc.abortUpstream()
+}
+
+// abortUpstream ends the exchange's upstream side: the round trip waiting
+// for its head, or the response body being relayed. Any goroutine may
+// call it.
+func (lc *leanConn) abortUpstream() {
 	if a := lc.inf.abort.Load(); a != nil {
 		(*a)()
-		return
 	}
 	lc.mu.Lock()
 	if lc.body != nil {
@@ -255,7 +271,16 @@ func (lc *leanConn) serve() {
 		if s.shutdown.Load() {
 			return
 		}
+		if t := s.readHeaderTimeout; t > 0 {
+			if _, err := br.Peek(1); err != nil {
+				return // the client closed an idle connection, or Shutdown did
+			}
+			lc.c.SetReadDeadline(time.Now().Add(t))
+		}
 		err := rr.Read(&req)
+		if s.readHeaderTimeout > 0 {
+			lc.c.SetReadDeadline(time.Time{})
+		}
 		lc.idle.Store(false)
 		if err != nil {
 			var re *wire.RequestError

@@ -73,6 +73,10 @@ type Config struct {
 	// 1 MiB, net/http's default); an http.Server serving the other modes
 	// has its own.
 	MaxHeaderBytes int
+	// ReadHeaderTimeout bounds the reading of a request's head for the
+	// lean front end, from its first byte (0: no bound), as
+	// http.Server's.
+	ReadHeaderTimeout time.Duration
 
 	// Observer is ReverseProxy.Observer, in every mode (the stdlib modes
 	// see no parked streams, and count upgrades as active requests);
@@ -198,7 +202,7 @@ func New(cfg Config) (*Proxy, error) {
 		Observer:     cfg.Observer,
 	}
 	if setup.Mode == ModeLean {
-		p.lean = newLeanServer(p.rp, transport.(*RawTransport), cfg.Socket, logger, cfg.MaxHeaderBytes)
+		p.lean = newLeanServer(p.rp, transport.(*RawTransport), cfg, logger)
 	}
 	return p, nil
 }

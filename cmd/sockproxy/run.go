@@ -267,7 +267,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		obs = append(obs, accessLog{logger})
 	}
 	cfg := proxy.Config{Mode: o.setup.Mode, Transport: o.setup.Transport, Socket: o.socket, MaxConns: o.maxConns, ErrorLog: errorLog,
-		ParkIdle: time.Duration(o.parkIdle), Policy: pol}
+		ParkIdle: time.Duration(o.parkIdle), Policy: pol, ReadHeaderTimeout: o.readHeaderTimeout}
 	switch len(obs) {
 	case 0:
 	case 1:
@@ -316,10 +316,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		ReadHeaderTimeout: o.readHeaderTimeout,
 		ErrorLog:          lineLogger(logger.With("from", "net/http"), slog.LevelWarn),
 	}
+	// The lean front end serves the connections itself; every other mode
+	// is an http.Handler under net/http's server.
+	var front interface {
+		Serve(net.Listener) error
+		Shutdown(context.Context) error
+		Close() error
+	} = srv
+	if h.Setup().Mode == proxy.ModeLean {
+		front = h
+	}
 	logger.Info(fmt.Sprintf("listening on %s, upstream %s, strategy %s, transport %s", ln.Addr(), o.socket, h.Setup().Mode, h.Setup().Transport),
 		"version", version)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(tl) }()
+	go func() { served <- front.Serve(tl) }()
 	if ready != nil {
 		ready(ln.Addr())
 	}
@@ -334,9 +344,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	logger.Info(fmt.Sprintf("shutting down: waiting up to %s for in-flight requests and streams", o.grace))
 	graceCtx, cancel := context.WithTimeout(context.Background(), o.grace)
 	defer cancel()
-	if err := srv.Shutdown(graceCtx); err != nil {
+	if err := front.Shutdown(graceCtx); err != nil {
 		logger.Warn(fmt.Sprintf("shutdown: grace of %s over, closing connections: %v", o.grace, err))
-		srv.Close()
+		front.Close()
 	}
 	<-served
 	// Hijacked connections (upgraded streams, parked streams) are not the
