@@ -67,7 +67,7 @@ bench-quick:
 		SUITE_FIXED=ping:256:rate=2000:d=500ms,chunked:64MiB:16:rate=3:d=1s,load-chunked:64MiB:16:rate=3:d=1s \
 		SUITE_SWEEP=ping:256:d=500ms SWEEP_RATES=1000,5000,15000 SWEEP_ROUNDS=1 \
 		STREAM_COUNTS=500,1000 MEM_REPEATS=1 SETTLE=500ms STREAMS=200 \
-		SUITE_SOCKPROXIES=stdlib,splice-chunked-raw SUITE_PEERS=relay,haproxy,nginx-tuned SOCKETPAIR=256MiB HONESTY=0 \
+		SUITE_SOCKPROXIES=stdlib,splice-chunked-raw,lean-raw SUITE_PEERS=relay,haproxy,nginx-tuned SOCKETPAIR=256MiB HONESTY=0 \
 		bash scripts/bench.sh
 
 ## honesty: loadgen against wrk on the same sockproxy, interleaved, raw logs kept (results/<date>-<sha>-honesty/).

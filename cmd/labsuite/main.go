@@ -184,8 +184,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // DefaultSockproxies are the suite's sockproxy targets: Go's proxy (over
 // Go's transport, and with Go's default transport as most socket proxies
 // ship), pooled and the splice strategies over the raw transport, and the
-// default (splice-chunked-raw). The Go benchmarks cover every strategy.
-var DefaultSockproxies = []string{"stdlib", "stdlib-default", "pooled-raw", "splice-raw", "splice-chunked-raw", "splice-chunked-raw-traefik"}
+// default (splice-chunked-raw), and the lean front end (lean-raw), each
+// default and lean also restricted by the traefik preset. The Go
+// benchmarks cover every strategy.
+var DefaultSockproxies = []string{"stdlib", "stdlib-default", "pooled-raw", "splice-raw", "splice-chunked-raw", "splice-chunked-raw-traefik", "lean-raw", "lean-raw-traefik"}
 
 // DefaultPeers are the peers at their defaults and tuned for bulk bodies,
 // and the ceiling relay.
