@@ -26,6 +26,10 @@
 //     upstream for most requests.
 //   - every name of copy.Names: [ReverseProxy] with that Strategy, over the
 //     raw transport unless the Setup names "std".
+//   - lean: the lean front end over the raw transport ([Proxy.Serve]): the
+//     proxy reads HTTP/1.1 requests itself (internal/wire's request reader)
+//     and relays chunked bodies with their own framing; as an http.Handler
+//     it is [DefaultMode]. See lean.go.
 //
 // # Transports
 //
