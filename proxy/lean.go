@@ -401,7 +401,9 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 	if !pl.body && req.Method != http.MethodHead {
 		cl = -1 // 204, 304: their Content-Length header, if any, stays as sent
 		if v := res.Header["Content-Length"]; len(v) == 1 {
-			cl, _ = parseLength(v[0])
+			if n, ok := wire.ParseContentLength(v[0]); ok {
+				cl = n
+			}
 		}
 	}
 	announced := len(res.Trailer)
@@ -641,21 +643,6 @@ func leanSide(err error) string {
 		return "client"
 	}
 	return "copy"
-}
-
-func parseLength(s string) (int64, bool) {
-	var n int64
-	if s == "" || len(s) > 18 {
-		return -1, false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return -1, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
 }
 
 // leanInformer relays 1xx responses (other than 101) to the client, and

@@ -57,7 +57,7 @@ func (rc *conn) frame(ctx context.Context, res *http.Response, req *http.Request
 	var n int64 = -1
 	if hasCL { // checked even when Transfer-Encoding overrides it
 		for i, v := range cl {
-			m, ok := parseContentLength(v)
+			m, ok := ParseContentLength(v)
 			if !ok || (i > 0 && m != n) {
 				f.finish(false)
 				return fmt.Errorf("%w: bad Content-Length %q", errMalformed, cl)
@@ -141,7 +141,9 @@ func (rc *conn) frame(ctx context.Context, res *http.Response, req *http.Request
 
 var chunkedTE = []string{"chunked"}
 
-func parseContentLength(s string) (int64, bool) {
+// ParseContentLength parses a Content-Length value: 1 to 18 decimal
+// digits, nothing else.
+func ParseContentLength(s string) (int64, bool) {
 	if s == "" || len(s) > 18 {
 		return 0, false
 	}

@@ -327,7 +327,7 @@ func (r *RequestReader) frame(req *http.Request) error {
 			return badRequest("differing Content-Length fields")
 		}
 	}
-	n, ok := parseContentLength(cl[0])
+	n, ok := ParseContentLength(cl[0])
 	if !ok {
 		return badRequest("bad Content-Length")
 	}
