@@ -165,6 +165,7 @@ type leanConn struct {
 	c    net.Conn
 	idle atomic.Bool // waiting for a request: Shutdown may close it
 
+	bw        *bufio.Writer // the write buffer, lent back to leanWriters while the connection idles
 	inf       leanInformer  // the round trip's 1xx relay and abort
 	watch     *time.Timer   // starts watchClient during a slow round trip
 	watchDone chan struct{} // watchClient has returned
@@ -173,6 +174,12 @@ type leanConn struct {
 	mu   sync.Mutex
 	body io.Closer // the response body being relayed: closed by the watch when the client left
 }
+
+// leanInBuffer is the largest Content-Length body relayed through the
+// connection's write buffer (head and body in as few writes as fit);
+// larger ones are copied through Pooled's buffer straight to the
+// connection.
+const leanInBuffer = 64 << 10
 
 // leanWatchAfter is how long a round trip may wait for the upstream's
 // response head before the front end watches the client connection for
@@ -242,21 +249,40 @@ var (
 	leanWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
 )
 
+// takeWriter gives the connection a write buffer; lendWriter gives an
+// empty one back, so that an idle connection (between requests, or while
+// its stream waits for the upstream) holds none.
+func (lc *leanConn) takeWriter() {
+	if lc.bw == nil {
+		lc.bw = leanWriters.Get().(*bufio.Writer)
+		lc.bw.Reset(lc.c)
+	}
+}
+
+func (lc *leanConn) lendWriter() {
+	if lc.bw != nil && lc.bw.Buffered() == 0 {
+		lc.bw.Reset(nil)
+		leanWriters.Put(lc.bw)
+		lc.bw = nil
+	}
+}
+
 // serve reads requests until the connection ends, answering each before
 // reading the next (pipelined requests wait in the read buffer).
 func (lc *leanConn) serve() {
 	s := lc.s
 	br := leanReaders.Get().(*bufio.Reader)
 	br.Reset(lc.c)
-	bw := leanWriters.Get().(*bufio.Writer)
-	bw.Reset(lc.c)
 	defer func() {
 		lc.disarm()
 		lc.c.Close()
 		br.Reset(nil)
 		leanReaders.Put(br)
-		bw.Reset(nil)
-		leanWriters.Put(bw)
+		if lc.bw != nil {
+			lc.bw.Reset(nil)
+			leanWriters.Put(lc.bw)
+			lc.bw = nil
+		}
 		s.mu.Lock()
 		delete(s.conns, lc)
 		s.mu.Unlock()
@@ -282,17 +308,19 @@ func (lc *leanConn) serve() {
 			lc.c.SetReadDeadline(time.Time{})
 		}
 		lc.idle.Store(false)
+		lc.takeWriter()
 		if err != nil {
 			var re *wire.RequestError
 			if errors.As(err, &re) {
-				lc.answer(bw, nil, re.Status, re.Reason, true)
+				lc.answer(lc.bw, nil, re.Status, re.Reason, true)
 			}
 			return
 		}
 		req.RemoteAddr = remote
-		if !lc.exchange(br, bw, &req) {
+		if !lc.exchange(br, lc.bw, &req) {
 			return
 		}
+		lc.lendWriter()
 	}
 }
 
@@ -424,13 +452,18 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 	var n int64
 	if pl.body {
 		src, ok := res.Body.(bodycopy.SpliceSource)
-		if !ok { // a close-delimited body: no spans
+		if !ok || res.ContentLength > leanInBuffer {
+			// A close-delimited body has no spans; a large Content-Length
+			// body moves with less CPU through a large buffer than spliced
+			// from a Unix socket to TCP on these machines (results/README.md):
+			// Pooled's copy, after the head.
 			src = nil
 		}
 		lc.mu.Lock()
 		lc.body = res.Body
 		lc.mu.Unlock()
-		n, err = lc.relayBody(bw, res.Body, src, chunked, res.Trailer)
+		n, err = lc.relayBody(bw, res.Body, res.ContentLength, src, chunked, res.Trailer)
+		bw = lc.bw // relayBody lends and takes it while the stream idles
 		lc.mu.Lock()
 		lc.body = nil
 		lc.mu.Unlock()
@@ -519,17 +552,22 @@ var (
 // It returns the payload bytes written.
 // While a stream is idle (its upstream has nothing ready and what came is
 // flushed), the client connection is watched for its end.
-func (lc *leanConn) relayBody(bw *bufio.Writer, body io.Reader, src bodycopy.SpliceSource, chunked bool, trailer http.Header) (int64, error) {
-	if src == nil {
-		if chunked {
-			cw := wire.ChunkWriter{W: bw}
-			n, err := bodycopy.Pooled.Copy(context.Background(), &cw, body, -1)
-			if err != nil {
-				return n, err
-			}
-			return n, cw.End(trailer)
+func (lc *leanConn) relayBody(bw *bufio.Writer, body io.Reader, size int64, src bodycopy.SpliceSource, chunked bool, trailer http.Header) (int64, error) {
+	switch {
+	case src == nil && chunked: // a close-delimited body to an HTTP/1.1 client
+		cw := wire.ChunkWriter{W: bw}
+		n, err := bodycopy.Pooled.Copy(context.Background(), &cw, body, -1)
+		if err != nil {
+			return n, err
 		}
-		return bodycopy.Pooled.Copy(context.Background(), bw, body, -1)
+		return n, cw.End(trailer)
+	case src == nil:
+		if err := bw.Flush(); err != nil {
+			return 0, &bodycopy.Error{Side: bodycopy.SideWrite, Err: err}
+		}
+		// Straight to the connection (a plain writer: no splice), with
+		// Pooled's buffer sized for the body.
+		return bodycopy.Pooled.Copy(context.Background(), writerOnly{lc.c}, body, size)
 	}
 	var n int64
 	cb, stream := src.(*wire.ChunkedBody)
@@ -545,13 +583,18 @@ func (lc *leanConn) relayBody(bw *bufio.Writer, body io.Reader, src bodycopy.Spl
 	}
 	for {
 		if idle {
+			// The stream idles: wait for the upstream holding neither
+			// write buffer (flushed, lent back) nor the upstream's read
+			// buffer (WaitReadable lends it), watching the client.
+			lc.lendWriter()
 			lc.arm()
-		}
-		head, rest, err := src.Span()
-		if idle {
+			cb.WaitReadable() // an error: Span tells
 			lc.disarm()
+			lc.takeWriter()
+			bw = lc.bw
 			idle = false
 		}
+		head, rest, err := src.Span()
 		if err == io.EOF {
 			break
 		}

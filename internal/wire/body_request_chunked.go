@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"maps"
@@ -35,7 +36,9 @@ func (b *requestChunkedBody) reset(req *http.Request) {
 func (b *requestChunkedBody) done() bool { return b.eof && b.err == nil }
 
 // Read reads the chunks' data, then returns io.EOF after the last chunk
-// and the trailer.
+// and the trailer. Like net/http's chunked reader, one Read goes on into
+// the next chunks while their framing is already buffered, so that a
+// client's small chunks do not become as many small writes upstream.
 func (b *requestChunkedBody) Read(p []byte) (int, error) {
 	if err := b.startChunk(); err != nil {
 		return 0, err
@@ -43,12 +46,40 @@ func (b *requestChunkedBody) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	n, err := b.r.readBody(p, &b.n)
-	if b.n == 0 {
-		b.needCRLF = true
+	n := 0
+	for {
+		m, err := b.r.readBody(p[n:], &b.n)
+		n += m
+		if b.n == 0 {
+			b.needCRLF = true
+		}
+		if err != nil {
+			b.err = err
+			return n, err
+		}
+		if n == len(p) || b.n > 0 || !b.nextBuffered() {
+			return n, nil
+		}
+		if b.startChunk() != nil {
+			return n, nil // io.EOF or the error, at the next Read
+		}
 	}
-	b.err = err
-	return n, err
+}
+
+// nextBuffered reports whether the framing after the current chunk's data
+// (its CRLF and the next size line) is already in the read buffer, for a
+// chunk with data: starting it then reads nothing from the connection.
+func (b *requestChunkedBody) nextBuffered() bool {
+	br := b.r.br
+	k := br.Buffered()
+	if k < 5 {
+		return false
+	}
+	p, _ := br.Peek(k)
+	if p[0] != '\r' || p[1] != '\n' || p[2] == '0' {
+		return false // malformed (the next Read tells), or the last chunk
+	}
+	return bytes.IndexByte(p[2:], '\n') >= 0
 }
 
 // startChunk returns the body's error or io.EOF, or makes sure a chunk
