@@ -70,7 +70,12 @@ func FuzzProxyRequest(f *testing.F) {
 	f.Add([]byte(upgradeRequest))
 	names, fronts, ups := fuzzFronts(f)
 	ledgers := make([]ledger, len(fronts))
+	var recent []string // the last inputs: a request may reach the upstream late
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		recent = append(recent, string(raw))
+		if len(recent) > 6 {
+			recent = recent[1:]
+		}
 		for i, front := range fronts {
 			if front.oracle {
 				front.acceptAsNetHTTP(string(raw))
@@ -80,7 +85,7 @@ func FuzzProxyRequest(f *testing.F) {
 				t.Fatalf("%s: front end hung: %v (read %.200q)", names[i], err, out)
 			}
 			if err := ledgers[i].check(front.accepted(), ups[i].requests()); err != nil {
-				t.Fatalf("%s: %v", names[i], err)
+				t.Fatalf("%s: %v (the last inputs: %q)", names[i], err, recent)
 			}
 		}
 	})
