@@ -73,7 +73,7 @@ func FuzzProxyRequest(f *testing.F) {
 	var recent []string // the last inputs: a request may reach the upstream late
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		recent = append(recent, string(raw))
-		if len(recent) > 6 {
+		if len(recent) > 40 {
 			recent = recent[1:]
 		}
 		for i, front := range fronts {

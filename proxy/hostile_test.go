@@ -261,13 +261,20 @@ type checkedFront struct {
 // acceptAsNetHTTP records the requests net/http's server would accept from
 // raw, in order, with the body bytes it would read.
 func (f *checkedFront) acceptAsNetHTTP(raw string) {
-	br := bufio.NewReader(strings.NewReader(raw))
+	br := bufio.NewReaderSize(strings.NewReader(raw), 64<<10)
 	for {
+		br.Peek(1)
+		next, _ := br.Peek(br.Buffered())
+		hosts := hostFields(string(next))
 		r, err := http.ReadRequest(br)
 		if err != nil {
 			return
 		}
-		if r.ProtoMajor != 1 || (r.ProtoMinor >= 1 && r.Host == "") || len(r.Header["Host"]) > 1 {
+		// net/http's server (conn.readRequest): HTTP/1 only, a Host field
+		// present on HTTP/1.1 (its value may be empty) and not repeated.
+		// http.ReadRequest takes Host out of the header, so the head is
+		// looked at directly.
+		if r.ProtoMajor != 1 || (r.ProtoAtLeast(1, 1) && hosts == 0 && r.Method != "CONNECT") || hosts > 1 {
 			return // net/http's server answers 400 and closes
 		}
 		body, err := io.ReadAll(r.Body)
@@ -278,6 +285,22 @@ func (f *checkedFront) acceptAsNetHTTP(raw string) {
 			return
 		}
 	}
+}
+
+// hostFields counts the Host fields in the head at the start of raw.
+func hostFields(raw string) int {
+	n := 0
+	lines := strings.Split(raw, "\n")
+	for _, line := range lines[1:] {
+		line = strings.TrimSuffix(line, "\r")
+		if line == "" {
+			break
+		}
+		if k, _, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, "Host") {
+			n++
+		}
+	}
+	return n
 }
 
 func (f *checkedFront) accepted() []seenRequest {
