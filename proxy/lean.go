@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -324,8 +325,8 @@ func (lc *leanConn) serve() {
 	}
 }
 
-// answer writes a short plain-text (or, with d, dockerd's JSON) answer
-// and flushes it.
+// answer writes a short answer (plain text unless h says otherwise) and
+// flushes it.
 func (lc *leanConn) answer(bw *bufio.Writer, h http.Header, code int, body string, close bool) {
 	if h == nil {
 		h = http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "X-Content-Type-Options": {"nosniff"}}
@@ -412,13 +413,10 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 	defer s.transport.Release(res)
 
 	removeHopByHopHeaders(res.Header)
-	pl := planResponse(req, res, bodycopy.Pooled, body != nil, -1)
-	chunked := pl.body && res.ContentLength < 0 && http11
-	if !pl.body || res.ContentLength >= 0 || chunked {
-		// Keep-alive holds unless a body has no length for an HTTP/1.0
-		// client (close-delimited).
-	} else {
-		keep = false
+	withBody := hasBody(req, res)
+	chunked := withBody && res.ContentLength < 0 && http11
+	if withBody && res.ContentLength < 0 && !http11 {
+		keep = false // close-delimited to an HTTP/1.0 client
 	}
 	if body != nil && !body.finished() {
 		// An upstream that answered before it read the whole upload: the
@@ -426,7 +424,7 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 		keep = false
 	}
 	cl := res.ContentLength
-	if !pl.body && req.Method != http.MethodHead {
+	if !withBody && req.Method != http.MethodHead {
 		cl = -1 // 204, 304: their Content-Length header, if any, stays as sent
 		if v := res.Header["Content-Length"]; len(v) == 1 {
 			if n, ok := wire.ParseContentLength(v[0]); ok {
@@ -450,7 +448,7 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 		return false
 	}
 	var n int64
-	if pl.body {
+	if withBody {
 		src, ok := res.Body.(bodycopy.SpliceSource)
 		if !ok || res.ContentLength > leanInBuffer {
 			// A close-delimited body has no spans; a large Content-Length
@@ -469,7 +467,7 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 		lc.mu.Unlock()
 		if err != nil {
 			res.Body.Close()
-			p.logf("proxy: %s failed during body: %s %s: %v", leanSide(err), req.Method, req.URL.RequestURI(), err)
+			p.logBodyFailure(context.Background(), req.Method, req.URL.RequestURI(), err)
 			lc.observe(req, d, res.StatusCode, n, start)
 			if res.ContentLength < 0 && !chunked {
 				// Close-delimited: a clean close would look complete.
@@ -605,8 +603,9 @@ func (lc *leanConn) relayBody(bw *bufio.Writer, body io.Reader, size int64, src 
 		if rest != nil {
 			size += rest.N
 		}
-		if chunked {
-			writeChunkSize(bw, size)
+		if chunked { // the chunk's size line, for the same size
+			bw.Write(strconv.AppendInt(bw.AvailableBuffer(), size, 16))
+			bw.WriteString("\r\n")
 		}
 		if _, err := bw.Write(head); err != nil {
 			return n, &bodycopy.Error{Side: bodycopy.SideWrite, Err: err}
@@ -654,40 +653,6 @@ type noFlush struct{ w *bufio.Writer }
 
 func (f noFlush) Write(p []byte) (int, error) { return f.w.Write(p) }
 
-// writeChunkSize writes a chunk's size line.
-func writeChunkSize(bw *bufio.Writer, n int64) {
-	var b [18]byte
-	s := appendHex(b[:0], n)
-	bw.Write(s)
-	bw.WriteString("\r\n")
-}
-
-func appendHex(b []byte, n int64) []byte {
-	const digits = "0123456789abcdef"
-	var tmp [16]byte
-	i := len(tmp)
-	for {
-		i--
-		tmp[i] = digits[n&15]
-		n >>= 4
-		if n == 0 {
-			break
-		}
-	}
-	return append(b, tmp[i:]...)
-}
-
-// leanSide names the side a relay error blames.
-func leanSide(err error) string {
-	switch bodycopy.SideOf(err) {
-	case bodycopy.SideRead:
-		return "upstream"
-	case bodycopy.SideWrite:
-		return "client"
-	}
-	return "copy"
-}
-
 // leanInformer relays 1xx responses (other than 101) to the client, and
 // holds the round trip's abort while it waits for the head (a
 // wire.Aborter).
@@ -712,12 +677,11 @@ func (i *leanInformer) Got1xx(code int, header http.Header) error {
 // leanBody is a request body the transport's writer reads: its Close
 // (the writer's last act) tells the exchange that the reader is free.
 type leanBody struct {
-	rc     io.ReadCloser
-	n      atomic.Int64 // bytes read
-	done   chan struct{}
-	once   sync.Once
-	eof    atomic.Bool
-	closed atomic.Bool
+	rc   io.ReadCloser
+	n    atomic.Int64 // bytes read
+	done chan struct{}
+	once sync.Once
+	eof  atomic.Bool
 }
 
 func (b *leanBody) Read(p []byte) (int, error) {
