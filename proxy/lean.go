@@ -514,35 +514,18 @@ func (lc *leanConn) observe(req *http.Request, d policy.Decision, status int, ou
 }
 
 // prepareOutbound turns the inbound request into the outbound one in
-// place: hop-by-hop headers removed (the upgrade kept), X-Forwarded-For
-// appended, an HTTP/1.0 client's Expect dropped.
+// place, as the handler's forward does with its copy (setForwarding).
 func prepareOutbound(req *http.Request, reqUpType string) {
-	h := req.Header
-	te := wire.HasToken(h["Te"], "trailers")
-	removeHopByHopHeaders(h)
-	if !req.ProtoAtLeast(1, 1) {
-		delete(h, "Expect")
-	}
-	if te {
-		h["Te"] = teTrailers
-	}
-	if reqUpType != "" {
-		h["Connection"] = connectionUpgrade
-		h["Upgrade"] = []string{reqUpType}
-	}
-	if clientIP, _, err := net.SplitHostPort(req.RemoteAddr); err == nil {
-		if prior := h["X-Forwarded-For"]; len(prior) > 0 {
-			clientIP = strings.Join(prior, ", ") + ", " + clientIP
-		}
-		h["X-Forwarded-For"] = []string{clientIP}
-	}
+	te := wire.HasToken(req.Header["Te"], "trailers")
+	removeHopByHopHeaders(req.Header)
+	setForwarding(req.Header, req, te, reqUpType, oneValue)
 	req.Close = false
 }
 
-var (
-	teTrailers        = []string{"trailers"}
-	connectionUpgrade = []string{"Upgrade"}
-)
+// oneValue is the one-value slice of v.
+func oneValue(v string) []string { return []string{v} }
+
+var connectionUpgrade = []string{"Upgrade"}
 
 // relayBody relays a response body after its head: src's spans (a
 // SpliceSource from the raw transport) with their chunk framing when
@@ -758,11 +741,14 @@ func (w *leanWriter) finish(close bool) {
 // copied until both have ended (see serveUpgrade).
 func (lc *leanConn) upgrade(br *bufio.Reader, bw *bufio.Writer, req *http.Request, res *http.Response, reqUpType string) {
 	p := lc.s.rp
-	resUpType := wire.UpgradeType(res.Header)
+	resUpType, err := checkSwitch(reqUpType, res)
 	ub, ok := res.Body.(*wire.UpgradeBody)
-	if reqUpType == "" || resUpType == "" || !isPrint(resUpType) || !strings.EqualFold(reqUpType, resUpType) || !ok {
+	if err == nil && !ok {
+		err = fmt.Errorf("upstream's 101 response body %T is not the raw transport's connection", res.Body)
+	}
+	if err != nil {
 		res.Body.Close()
-		p.logf("proxy: upstream failed: %s %s: bad switch to %q (%q was requested)", req.Method, req.URL.RequestURI(), resUpType, reqUpType)
+		p.logf("proxy: upstream failed: %s %s: %v", req.Method, req.URL.RequestURI(), err)
 		lc.answer(bw, nil, http.StatusBadGateway, "proxy: upstream switched protocols badly\n", true)
 		return
 	}

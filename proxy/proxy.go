@@ -189,31 +189,7 @@ func (p *ReverseProxy) forward(rw http.ResponseWriter, req *http.Request) {
 	}
 
 	removeHopByHopHeaders(outreq.Header)
-	if !req.ProtoAtLeast(1, 1) {
-		// RFC 9110 section 10.1.1: a 100-continue expectation in an
-		// HTTP/1.0 request is ignored, and the outbound request is
-		// HTTP/1.1, whose upstream would answer it.
-		delete(outreq.Header, "Expect")
-	}
-	// Tell the upstream we pass trailers on, when the client asked.
-	if wire.HasToken(req.Header["Te"], "trailers") {
-		outreq.Header.Set("Te", "trailers")
-	}
-	// The upgrade is the one hop-by-hop request the upstream must see.
-	if reqUpType != "" {
-		outreq.Header.Set("Connection", "Upgrade")
-		outreq.Header.Set("Upgrade", reqUpType)
-	}
-	if clientIP, _, err := net.SplitHostPort(req.RemoteAddr); err == nil {
-		prior, ok := outreq.Header["X-Forwarded-For"]
-		omit := ok && prior == nil // nil means "do not set", as in httputil
-		if len(prior) > 0 {
-			clientIP = strings.Join(prior, ", ") + ", " + clientIP
-		}
-		if !omit {
-			outreq.Header["X-Forwarded-For"] = o.value(clientIP)
-		}
-	}
+	setForwarding(outreq.Header, req, wire.HasToken(req.Header["Te"], "trailers"), reqUpType, o.value)
 	if _, ok := outreq.Header["User-Agent"]; !ok {
 		outreq.Header["User-Agent"] = o.value("") // not Go's default
 	}
@@ -386,6 +362,39 @@ func copyFailure(ctx context.Context, err error, src, dst string) *streamError {
 		side = "client"
 	}
 	return &streamError{side, "copying " + src + " to " + dst, err}
+}
+
+// setForwarding sets, in the outbound header h (its hop-by-hop fields
+// already removed), what a proxy adds on the way to the upstream for the
+// inbound request in: no Expect for an HTTP/1.0 client (RFC 9110 section
+// 10.1.1: its 100-continue expectation is ignored, and the outbound
+// request is HTTP/1.1, whose upstream would answer it); "Te: trailers"
+// when the client asked for trailers (te), since the proxy passes them
+// on; the upgrade, the one hop-by-hop request the upstream must see; and
+// the client's address appended to X-Forwarded-For (a nil value there
+// means "do not set", as in httputil). value makes the one-value slice of
+// a string.
+func setForwarding(h http.Header, in *http.Request, te bool, reqUpType string, value func(string) []string) {
+	if !in.ProtoAtLeast(1, 1) {
+		delete(h, "Expect")
+	}
+	if te {
+		h.Set("Te", "trailers")
+	}
+	if reqUpType != "" {
+		h.Set("Connection", "Upgrade")
+		h.Set("Upgrade", reqUpType)
+	}
+	if clientIP, _, err := net.SplitHostPort(in.RemoteAddr); err == nil {
+		prior, ok := h["X-Forwarded-For"]
+		omit := ok && prior == nil
+		if len(prior) > 0 {
+			clientIP = strings.Join(prior, ", ") + ", " + clientIP
+		}
+		if !omit {
+			h["X-Forwarded-For"] = value(clientIP)
+		}
+	}
 }
 
 // hasBody reports whether the response may carry a body to copy.

@@ -32,26 +32,10 @@ import (
 // other direction keeps flowing, and the stream ends when both directions
 // have. A failure in either direction closes both connections.
 func (p *ReverseProxy) serveUpgrade(rw http.ResponseWriter, req *http.Request, res *http.Response, reqUpType string) {
-	resUpType := wire.UpgradeType(res.Header)
-	switch {
-	case reqUpType == "":
-		// Never a tunnel the client did not ask for.
+	resUpType, err := checkSwitch(reqUpType, res)
+	if err != nil {
 		res.Body.Close()
-		p.fail(rw, req, errors.New("upstream switched protocols, but the request asked for no upgrade"))
-		return
-	case resUpType == "":
-		res.Body.Close()
-		p.fail(rw, req, fmt.Errorf("upstream switched protocols without naming one (%q was requested)", reqUpType))
-		return
-	}
-	if !isPrint(resUpType) {
-		res.Body.Close()
-		p.fail(rw, req, fmt.Errorf("upstream tried to switch to invalid protocol %q", resUpType))
-		return
-	}
-	if !strings.EqualFold(reqUpType, resUpType) {
-		res.Body.Close()
-		p.fail(rw, req, fmt.Errorf("upstream switched to protocol %q when %q was requested", resUpType, reqUpType))
+		p.fail(rw, req, err)
 		return
 	}
 	backConn, ok := res.Body.(io.ReadWriteCloser)
@@ -133,6 +117,24 @@ func relayStream(strategy bodycopy.Strategy, client net.Conn, buffered *bufio.Re
 	}
 	se, _ := first.(*streamError)
 	return se
+}
+
+// checkSwitch returns the protocol a 101 response switches to, or why the
+// switch must be refused: never a tunnel the client did not ask for, nor
+// one naming no protocol, an invalid one or another than was requested.
+func checkSwitch(reqUpType string, res *http.Response) (string, error) {
+	resUpType := wire.UpgradeType(res.Header)
+	switch {
+	case reqUpType == "":
+		return "", errors.New("upstream switched protocols, but the request asked for no upgrade")
+	case resUpType == "":
+		return "", fmt.Errorf("upstream switched protocols without naming one (%q was requested)", reqUpType)
+	case !isPrint(resUpType):
+		return "", fmt.Errorf("upstream tried to switch to invalid protocol %q", resUpType)
+	case !strings.EqualFold(reqUpType, resUpType):
+		return "", fmt.Errorf("upstream switched to protocol %q when %q was requested", resUpType, reqUpType)
+	}
+	return resUpType, nil
 }
 
 // streamError is a failed direction of an upgraded stream, or a failed
