@@ -331,9 +331,8 @@ func (lc *leanConn) answer(bw *bufio.Writer, h http.Header, code int, body strin
 	if h == nil {
 		h = http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "X-Content-Type-Options": {"nosniff"}}
 	}
-	wire.WriteResponseHead(bw, true, code, "", h, int64(len(body)), false, close)
-	bw.WriteString(body)
-	bw.Flush()
+	w := leanWriter{bw: bw, h: h, code: code, body: []byte(body)}
+	w.finish(close)
 }
 
 // exchange answers one request and reports whether the connection can
