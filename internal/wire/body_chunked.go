@@ -164,6 +164,85 @@ func (b *ChunkedBody) Span() ([]byte, *io.LimitedReader, error) {
 	return head, rest, nil
 }
 
+// MinFramedBuf is the smallest buffer ReadFramed takes: a size line of
+// the longest it allows, held back from one read, with room to complete it.
+const MinFramedBuf = 2 * maxChunkLine
+
+// ReadFramed reads the body's chunks, framing included, into buf and
+// returns the bytes to write as they are: whole size lines (extensions
+// kept), payload and CRLFs, validated as they pass (see chunkScan), never
+// re-chunked. payload counts the chunk data among them. It reads what the
+// connection's read buffer holds, else one read from the connection into
+// buf: many chunks per system call when the upstream sent them together,
+// and what arrived handed out at once (a stream's event is not held for
+// more). A size line or CRLF that arrived in part is kept (back in the
+// read buffer) until the rest comes.
+//
+// At the last chunk it returns io.EOF, the body's own reading having read
+// that chunk and the trailer into the response's Trailer (and decided the
+// connection's reuse): the caller writes the last chunk itself. Malformed
+// framing or a connection that ends or fails mid-body is an error after
+// the valid bytes before it (framed holds them; write them or not, the
+// body has failed). When the bytes that came complete nothing and no more
+// are pending, it returns nothing and no error rather than wait holding
+// buf: call WaitReadable, then ReadFramed again. It reads (and may block)
+// only when ReadyNow would be true, or after such a return.
+//
+// buf must hold at least MinFramedBuf bytes. Read, Span and ReadFramed may
+// follow one another.
+func (b *ChunkedBody) ReadFramed(buf []byte) (framed []byte, payload int, err error) {
+	if b.err != nil {
+		return nil, 0, b.err
+	}
+	if b.eof.Load() {
+		return nil, 0, io.EOF
+	}
+	if len(buf) < MinFramedBuf {
+		return nil, 0, fmt.Errorf("raw transport: ReadFramed: a %d-byte buffer; want at least %d", len(buf), MinFramedBuf)
+	}
+	rc := b.f.rc
+	s := chunkScan{n: b.n, crlf: b.needCRLF}
+	n, pass := 0, 0 // bytes in buf, of which pass are validated
+	for {
+		var rerr error
+		var m int
+		if rc.br.Buffered() > 0 {
+			m, _ = rc.br.Read(buf[n:]) // what is buffered, no more
+		} else {
+			m, rerr = rc.rd.Read(buf[n:])
+		}
+		n += m
+		k, pl, serr := s.scan(buf[pass:n])
+		pass += k
+		payload += pl
+		b.n, b.needCRLF = s.n, s.crlf
+		switch {
+		case serr != nil:
+			b.f.finish(false)
+			b.err = fmt.Errorf("raw transport: reading response body: %w", serr)
+			return buf[:pass], payload, b.err
+		case s.last:
+			rc.unread(buf[pass:n])
+			if pass > 0 {
+				return buf[:pass], payload, nil
+			}
+			return nil, 0, b.startChunk() // the last chunk and the trailer: io.EOF
+		case rerr != nil:
+			b.err = b.f.readErr(rerr)
+			return buf[:pass], payload, b.err
+		case pass > 0:
+			rc.unread(buf[pass:n])
+			return buf[:pass], payload, nil
+		case m == 0:
+			b.err = b.f.readErr(io.ErrNoProgress)
+			return nil, 0, b.err
+		case rc.br.Buffered() == 0 && rc.c != nil && !sockio.Readable(rc.c):
+			rc.unread(buf[:n])
+			return nil, 0, nil
+		}
+	}
+}
+
 // WaitReadable blocks until a Read would not block; see
 // [lengthBody.WaitReadable]. Framing is not data: the CRLF that ends a chunk
 // (which usually arrives with the chunk, leaving the read buffer holding

@@ -26,6 +26,8 @@ type conn struct {
 	// nextBody is the lengthBody allocated with the response being read,
 	// for frame to use when the body has a Content-Length.
 	nextBody *lengthBody
+
+	pre prefixReader // br's reader after unread
 }
 
 func newConn(t *Transport, c *net.UnixConn) *conn {
@@ -98,4 +100,37 @@ func (rc *conn) waitReadable() error {
 		rc.br = bufio.NewReaderSize(rc.c, bufSize)
 	}
 	return err
+}
+
+// unread puts p, bytes read from the connection past br (which must hold
+// none), back in front of it: the next reads of br return p first. All of
+// p goes into br's buffer at once (one larger than bufSize, not pooled,
+// when p does not fit), so the caller may reuse p's storage on return.
+func (rc *conn) unread(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	rc.pre = prefixReader{p: p, r: rc.rd}
+	if len(p) <= rc.br.Size() {
+		rc.br.Reset(&rc.pre)
+	} else {
+		rc.br = bufio.NewReaderSize(&rc.pre, len(p))
+	}
+	rc.br.Peek(len(p)) // one Read of rc.pre: p alone, nothing from the connection
+	rc.pre.p = nil
+}
+
+// prefixReader reads p, then r.
+type prefixReader struct {
+	p []byte
+	r io.Reader
+}
+
+func (x *prefixReader) Read(b []byte) (int, error) {
+	if len(x.p) > 0 {
+		n := copy(b, x.p)
+		x.p = x.p[n:]
+		return n, nil
+	}
+	return x.r.Read(b)
 }
