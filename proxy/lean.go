@@ -9,7 +9,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,10 +27,9 @@ import (
 // Requests are read with the wire package's request reader into one
 // reused http.Request per connection; the response head is written
 // straight into the connection's buffered writer; a chunked body is
-// relayed with its own framing (each chunk's size line written anew for
-// the same size, never re-chunked) and many chunks go out in one write
-// when the upstream had them buffered; large payloads are spliced (the
-// buffered writer hands them to the TCP connection's ReadFrom). A
+// relayed with its own framing, validated as it passes, never re-chunked:
+// the chunks that came together in one read go out in one write
+// (relayFramed). A
 // truncated body ends with the connection closed before its end: no
 // final chunk, a short Content-Length.
 //
@@ -526,9 +524,11 @@ func oneValue(v string) []string { return []string{v} }
 
 var connectionUpgrade = []string{"Upgrade"}
 
-// relayBody relays a response body after its head: src's spans (a
-// SpliceSource from the raw transport) with their chunk framing when
-// chunked, else a plain copy; trailer fills in at the chunked body's end.
+// relayBody relays a response body after its head: a chunked body from
+// the raw transport to an HTTP/1.1 client with its own framing
+// (relayFramed), else src's spans (a SpliceSource from the raw transport:
+// a small Content-Length body, or a chunked one de-chunked for an HTTP/1.0
+// client), else a plain copy; trailer fills in at the chunked body's end.
 // It returns the payload bytes written.
 // While a stream is idle (its upstream has nothing ready and what came is
 // flushed), the client connection is watched for its end.
@@ -549,8 +549,11 @@ func (lc *leanConn) relayBody(bw *bufio.Writer, body io.Reader, size int64, src 
 		// Pooled's buffer sized for the body.
 		return bodycopy.Pooled.Copy(context.Background(), writerOnly{lc.c}, body, size)
 	}
-	var n int64
 	cb, stream := src.(*wire.ChunkedBody)
+	if stream && chunked {
+		return lc.relayFramed(bw, cb, trailer)
+	}
+	var n int64
 	idle := false
 	if stream && !cb.ReadyNow() {
 		// The head goes out before the first chunk is waited for: a
@@ -581,14 +584,6 @@ func (lc *leanConn) relayBody(bw *bufio.Writer, body io.Reader, size int64, src 
 		if err != nil {
 			return n, &bodycopy.Error{Side: bodycopy.SideRead, Err: err}
 		}
-		size := int64(len(head))
-		if rest != nil {
-			size += rest.N
-		}
-		if chunked { // the chunk's size line, for the same size
-			bw.Write(strconv.AppendInt(bw.AvailableBuffer(), size, 16))
-			bw.WriteString("\r\n")
-		}
 		if _, err := bw.Write(head); err != nil {
 			return n, &bodycopy.Error{Side: bodycopy.SideWrite, Err: err}
 		}
@@ -607,9 +602,6 @@ func (lc *leanConn) relayBody(bw *bufio.Writer, body io.Reader, size int64, src 
 				return n, &bodycopy.Error{Side: bodycopy.SideRead, Err: fmt.Errorf("body ended after %d bytes: %w", n, io.ErrUnexpectedEOF)}
 			}
 		}
-		if chunked {
-			bw.WriteString("\r\n")
-		}
 		if stream && !cb.ReadyNow() {
 			// Nothing more ready upstream: what is buffered goes out now
 			// (a stream's event at once; a bulk body's chunks that
@@ -620,13 +612,84 @@ func (lc *leanConn) relayBody(bw *bufio.Writer, body io.Reader, size int64, src 
 			idle = true
 		}
 	}
-	if chunked {
-		cw := wire.ChunkWriter{W: noFlush{bw}}
-		if err := cw.End(trailer); err != nil {
-			return n, &bodycopy.Error{Side: bodycopy.SideWrite, Err: err}
+	return n, nil
+}
+
+// framedBufs are relayFramed's buffers: a read of the upstream's
+// connection and a write to the client's each, for as many chunks as came
+// together (the upstream's socket buffer holds about 200 KiB).
+var framedBufs = sync.Pool{New: func() any {
+	b := make([]byte, 256<<10)
+	return &b
+}}
+
+// relayFramed relays a chunked body to an HTTP/1.1 client with the
+// upstream's own framing, validated as it passes (wire.ChunkedBody's
+// ReadFramed): one read and one write for the chunks that came together,
+// rather than a size line, a copy and a CRLF per chunk. The last chunk and
+// the trailer are written anew from trailer. It holds its buffer only
+// while bytes are ready: a stream waits for the upstream as relayBody's
+// span loop does (see waitFramed). It returns the payload bytes written.
+func (lc *leanConn) relayFramed(bw *bufio.Writer, cb *wire.ChunkedBody, trailer http.Header) (int64, error) {
+	var n int64
+	var bp *[]byte
+	defer func() {
+		if bp != nil {
+			framedBufs.Put(bp)
 		}
+	}()
+	idle := !cb.ReadyNow()
+	for {
+		if idle {
+			// Flushed (the head before the first chunk is waited for: a
+			// client may wait on it), both buffers lent while it waits.
+			if err := bw.Flush(); err != nil {
+				return n, &bodycopy.Error{Side: bodycopy.SideWrite, Err: err}
+			}
+			if bp != nil {
+				framedBufs.Put(bp)
+				bp = nil
+			}
+			bw = lc.waitFramed(cb)
+		}
+		if bp == nil {
+			bp = framedBufs.Get().(*[]byte)
+		}
+		framed, payload, err := cb.ReadFramed(*bp)
+		if len(framed) > 0 {
+			// Into the write buffer when it fits there (a stream's event
+			// after the head), else straight to the connection.
+			if _, err := bw.Write(framed); err != nil {
+				return n, &bodycopy.Error{Side: bodycopy.SideWrite, Err: err}
+			}
+			n += int64(payload)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return n, &bodycopy.Error{Side: bodycopy.SideRead, Err: err}
+		}
+		idle = !cb.ReadyNow()
+	}
+	cw := wire.ChunkWriter{W: noFlush{bw}}
+	if err := cw.End(trailer); err != nil {
+		return n, &bodycopy.Error{Side: bodycopy.SideWrite, Err: err}
 	}
 	return n, nil
+}
+
+// waitFramed waits, for relayFramed, until the upstream has bytes ready,
+// holding neither write buffer (flushed, lent back) nor the upstream's
+// read buffer (WaitReadable lends it), watching the client, and returns
+// the write buffer taken again.
+func (lc *leanConn) waitFramed(cb *wire.ChunkedBody) *bufio.Writer {
+	lc.lendWriter()
+	lc.arm()
+	cb.WaitReadable() // an error: ReadFramed tells
+	lc.disarm()
+	lc.takeWriter()
+	return lc.bw
 }
 
 // noFlush hides a bufio.Writer's Flush from a ChunkWriter: the exchange
