@@ -1,0 +1,99 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// framedBody is a chunked body the upstream frames in ways a re-chunking
+// proxy would not keep: extensions, leading zeros, uneven chunk sizes, a
+// size line split across two writes.
+func framedBody() (pieces []string, wire string) {
+	pieces = []string{
+		"3;ext=1\r\nabc\r\n",
+		"0010\r\n0123456789abcdef\r\n",
+		fmt.Sprintf("%x\r\n%s\r\n", 40000, strings.Repeat("x", 40000)),
+		"1", "f\r\n" + strings.Repeat("y", 31) + "\r\n",
+	}
+	return pieces, strings.Join(pieces, "")
+}
+
+// TestLeanRelaysFraming checks that the lean front end relays a chunked
+// body to an HTTP/1.1 client with the upstream's own framing, byte for
+// byte up to the last chunk, then the last chunk with the trailer, and
+// keeps the connection; and that an upstream dying mid-chunk leaves the
+// client with a connection closed before any last chunk.
+func TestLeanRelaysFraming(t *testing.T) {
+	pieces, want := framedBody()
+	up := startScripted(t, func(n int64, c net.Conn, br *bufio.Reader) {
+		c.SetDeadline(time.Now().Add(testDeadline))
+		for {
+			req, _, err := readRequest(br)
+			if err != nil {
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n")
+			for _, p := range pieces {
+				io.WriteString(c, p)
+			}
+			if req.URL.Path == "/cut" {
+				io.WriteString(c, "100\r\nshort")
+				c.Close()
+				return
+			}
+			io.WriteString(c, "0\r\nX-T: v\r\n\r\n")
+		}
+	})
+	f := startFront(t, Setup{Mode: ModeLean, Transport: TransportRaw}, up.path)
+	c := f.dial(t)
+	br := bufio.NewReader(c)
+	for i := range 2 {
+		io.WriteString(c, "GET /whole HTTP/1.1\r\nHost: docker\r\n\r\n")
+		req, _ := http.NewRequest("GET", "/whole", nil)
+		res, err := http.ReadResponse(br, req)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if res.Close {
+			t.Errorf("request %d: the proxy closes the connection after a whole body", i)
+		}
+		got := make([]byte, len(want)+len("0\r\nX-T: v\r\n\r\n"))
+		if _, err := io.ReadFull(br, got); err != nil {
+			t.Fatalf("request %d: reading the body: %v", i, err)
+		}
+		if !bytes.Equal(got[:len(want)], []byte(want)) {
+			t.Fatalf("request %d: got framing %q…; want the upstream's %q…", i, clipped(got[:len(want)]), clipped([]byte(want)))
+		}
+		if tail := string(got[len(want):]); tail != "0\r\nX-T: v\r\n\r\n" {
+			t.Fatalf("request %d: got the body's end %q; want the last chunk and the trailer", i, tail)
+		}
+	}
+	io.WriteString(c, "GET /cut HTTP/1.1\r\nHost: docker\r\n\r\n")
+	req, _ := http.NewRequest("GET", "/cut", nil)
+	if _, err := http.ReadResponse(br, req); err != nil {
+		t.Fatalf("cut: %v", err)
+	}
+	rest, err := io.ReadAll(br)
+	var ne net.Error
+	if err != nil && !errors.Is(err, io.EOF) && !errors.As(err, &ne) && !strings.Contains(err.Error(), "reset") {
+		t.Fatalf("cut: reading: %v", err)
+	}
+	if !bytes.HasPrefix(rest, []byte(want)) || bytes.Contains(rest, []byte("\r\n0\r\n")) {
+		t.Fatalf("cut: got %q after the head; want the upstream's framing and no last chunk", clipped(rest))
+	}
+}
+
+func clipped(b []byte) []byte {
+	if len(b) > 80 {
+		return b[:80]
+	}
+	return b
+}
