@@ -281,3 +281,32 @@ func FuzzReadFramed(f *testing.F) {
 		}
 	})
 }
+
+// TestReadFramedLongTrailer: a trailer longer than the read buffer comes
+// back into a large read buffer as the last chunk's tail; a smaller buffer
+// than that tail takes part of it, puts it back again, and the body ends
+// with the whole trailer read.
+func TestReadFramedLongTrailer(t *testing.T) {
+	long := strings.Repeat("v", 3*MinFramedBuf)
+	data := bytes.Repeat([]byte("d"), 2*bufSize) // the read buffer holds its start only
+	body := chunkedOf("X-Long: "+long+"\r\n", data)
+	end := len(body) - len("0\r\nX-Long: \r\n\r\n") - len(long)
+	res, b := openChunkedRes(t, append([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"), body...), 1<<20)
+	var framed []byte
+	for len(framed) < end {
+		p, _, err := b.ReadFramed(make([]byte, 64<<10))
+		if err != nil {
+			t.Fatalf("ReadFramed after %d bytes: %v", len(framed), err)
+		}
+		framed = append(framed, p...)
+	}
+	if !bytes.Equal(framed, body[:end]) {
+		t.Fatalf("framed %d bytes; want the body's %d up to its last chunk", len(framed), end)
+	}
+	if _, _, err := b.ReadFramed(make([]byte, MinFramedBuf)); err != io.EOF {
+		t.Fatalf("ReadFramed at the last chunk: %v; want io.EOF", err)
+	}
+	if got := res.Trailer.Get("X-Long"); got != long {
+		t.Fatalf("trailer X-Long: %d bytes; want %d", len(got), len(long))
+	}
+}

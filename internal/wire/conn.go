@@ -102,13 +102,20 @@ func (rc *conn) waitReadable() error {
 	return err
 }
 
-// unread puts p, bytes read from the connection past br (which must hold
-// none), back in front of it: the next reads of br return p first. All of
-// p goes into br's buffer at once (one larger than bufSize, not pooled,
-// when p does not fit), so the caller may reuse p's storage on return.
+// unread puts p, bytes read from br or from the connection past it, back
+// in front of what br still holds: the next reads of br return p first.
+// All of p goes into br's buffer at once (one larger than bufSize, not
+// pooled, when p does not fit), so the caller may reuse p's storage on
+// return.
 func (rc *conn) unread(p []byte) {
 	if len(p) == 0 {
 		return
+	}
+	if k := rc.br.Buffered(); k > 0 {
+		// Only when the caller's buffer took part of a large br (a long
+		// trailer put back before): rare, so a copy.
+		rest, _ := rc.br.Peek(k)
+		p = append(append(make([]byte, 0, len(p)+k), p...), rest...)
 	}
 	rc.pre = prefixReader{p: p, r: rc.rd}
 	if len(p) <= rc.br.Size() {
