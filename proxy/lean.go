@@ -102,7 +102,10 @@ func (s *leanServer) serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
-		lc := &leanConn{s: s, c: c}
+		lc := &leanConn{s: s, c: c, io: c}
+		if r, err := sockio.NewRawIO(sockio.Unwrap(c)); err == nil {
+			lc.io = r // the buffers' reads and writes (see sockio.RawIO)
+		}
 		s.mu.Lock()
 		if s.shutdown.Load() {
 			s.mu.Unlock()
@@ -164,7 +167,8 @@ func (s *leanServer) shutdownWait(ctx context.Context) error {
 type leanConn struct {
 	s    *leanServer
 	c    net.Conn
-	idle atomic.Bool // waiting for a request: Shutdown may close it
+	io   io.ReadWriter // c, through raw system calls where it can be
+	idle atomic.Bool   // waiting for a request: Shutdown may close it
 
 	bw        *bufio.Writer // the write buffer, lent back to leanWriters while the connection idles
 	inf       leanInformer  // the round trip's 1xx relay and abort
@@ -256,7 +260,7 @@ var (
 func (lc *leanConn) takeWriter() {
 	if lc.bw == nil {
 		lc.bw = leanWriters.Get().(*bufio.Writer)
-		lc.bw.Reset(lc.c)
+		lc.bw.Reset(lc.io)
 	}
 }
 
@@ -273,7 +277,7 @@ func (lc *leanConn) lendWriter() {
 func (lc *leanConn) serve() {
 	s := lc.s
 	br := leanReaders.Get().(*bufio.Reader)
-	br.Reset(lc.c)
+	br.Reset(lc.io)
 	defer func() {
 		lc.disarm()
 		lc.c.Close()
