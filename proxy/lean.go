@@ -176,6 +176,8 @@ type leanConn struct {
 	watchDone chan struct{} // watchClient has returned
 	armed     bool          // the watch timer runs or ran since arm
 
+	xff []string // the last X-Forwarded-For value (forwardedFor)
+
 	mu   sync.Mutex
 	body io.Closer // the response body being relayed: closed by the watch when the client left
 }
@@ -375,7 +377,7 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 		lc.answer(bw, nil, http.StatusBadRequest, "proxy: invalid protocol in Upgrade\n", true)
 		return false
 	}
-	prepareOutbound(req, reqUpType)
+	prepareOutbound(req, reqUpType, lc.forwardedFor)
 
 	// The request body is read by the transport's writer; track its end,
 	// so that the next request is not read while it may still read.
@@ -517,16 +519,25 @@ func (lc *leanConn) observe(req *http.Request, d policy.Decision, status int, ou
 }
 
 // prepareOutbound turns the inbound request into the outbound one in
-// place, as the handler's forward does with its copy (setForwarding).
-func prepareOutbound(req *http.Request, reqUpType string) {
+// place, as the handler's forward does with its copy (setForwarding, with
+// value making X-Forwarded-For's value slice).
+func prepareOutbound(req *http.Request, reqUpType string, value func(string) []string) {
 	te := wire.HasToken(req.Header["Te"], "trailers")
 	removeHopByHopHeaders(req.Header)
-	setForwarding(req.Header, req, te, reqUpType, oneValue)
+	setForwarding(req.Header, req, te, reqUpType, value)
 	req.Close = false
 }
 
-// oneValue is the one-value slice of v.
-func oneValue(v string) []string { return []string{v} }
+// forwardedFor is the one-value slice of v, X-Forwarded-For's: made again
+// only when v changes (a client's own X-Forwarded-For), so that a
+// connection's requests reuse one. Nothing writes to a request header's
+// value slices.
+func (lc *leanConn) forwardedFor(v string) []string {
+	if len(lc.xff) != 1 || lc.xff[0] != v {
+		lc.xff = []string{v}
+	}
+	return lc.xff
+}
 
 var connectionUpgrade = []string{"Upgrade"}
 
