@@ -209,7 +209,7 @@ func (b *ChunkedBody) ReadFramed(buf []byte) (framed []byte, payload int, err er
 		if rc.br.Buffered() > 0 {
 			m, _ = rc.br.Read(buf[n:]) // what is buffered, no more
 		} else {
-			m, rerr = rc.rd.Read(buf[n:])
+			m, rerr = rc.reader().Read(buf[n:])
 		}
 		n += m
 		k, pl, serr := s.scan(buf[pass:n])

@@ -121,7 +121,7 @@ func (rc *conn) unread(p []byte) {
 		rest, _ := rc.br.Peek(k)
 		p = append(append(make([]byte, 0, len(p)+k), p...), rest...)
 	}
-	rc.pre = prefixReader{p: p, r: rc.rd}
+	rc.pre = prefixReader{p: p, r: rc.reader()}
 	if len(p) <= rc.br.Size() {
 		rc.br.Reset(&rc.pre)
 	} else {
@@ -129,6 +129,14 @@ func (rc *conn) unread(p []byte) {
 	}
 	rc.br.Peek(len(p)) // one Read of rc.pre: p alone, nothing from the connection
 	rc.pre.p = nil
+}
+
+// reader is what br reads from: the raw I/O, or (in parsing tests) rd.
+func (rc *conn) reader() io.Reader {
+	if rc.io != nil {
+		return rc.io
+	}
+	return rc.rd
 }
 
 // prefixReader reads p, then r.
