@@ -222,7 +222,12 @@ func (b *ChunkedBody) ReadFramed(buf []byte) (framed []byte, payload int, err er
 			b.err = fmt.Errorf("raw transport: reading response body: %w", serr)
 			return buf[:pass], payload, b.err
 		case s.last:
-			rc.unread(buf[pass:n])
+			if rc.unread(buf[pass:n]) {
+				// A trailer (or bytes after the body) longer than the
+				// read buffer: the connection is not kept with the
+				// larger buffer that took it back.
+				b.f.keep = false
+			}
 			if pass > 0 {
 				return buf[:pass], payload, nil
 			}

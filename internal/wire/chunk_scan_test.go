@@ -309,4 +309,7 @@ func TestReadFramedLongTrailer(t *testing.T) {
 	if got := res.Trailer.Get("X-Long"); got != long {
 		t.Fatalf("trailer X-Long: %d bytes; want %d", len(got), len(long))
 	}
+	if b.f.keep {
+		t.Fatalf("keep = true; want false (the read buffer grew to take the trailer back)")
+	}
 }

@@ -108,12 +108,12 @@ func (rc *conn) waitReadable() error {
 
 // unread puts p, bytes read from br or from the connection past it, back
 // in front of what br still holds: the next reads of br return p first.
-// All of p goes into br's buffer at once (one larger than bufSize, not
-// pooled, when p does not fit), so the caller may reuse p's storage on
-// return.
-func (rc *conn) unread(p []byte) {
+// All of p goes into br's buffer at once, so the caller may reuse p's
+// storage on return: into a larger buffer when p does not fit, which
+// unread reports (the connection had better not be kept with it).
+func (rc *conn) unread(p []byte) (grew bool) {
 	if len(p) == 0 {
-		return
+		return false
 	}
 	if k := rc.br.Buffered(); k > 0 {
 		// Only when the caller's buffer took part of a large br (a long
@@ -126,9 +126,11 @@ func (rc *conn) unread(p []byte) {
 		rc.br.Reset(&rc.pre)
 	} else {
 		rc.br = bufio.NewReaderSize(&rc.pre, len(p))
+		grew = true
 	}
 	rc.br.Peek(len(p)) // one Read of rc.pre: p alone, nothing from the connection
 	rc.pre.p = nil
+	return grew
 }
 
 // reader is what br reads from: the raw I/O, or (in parsing tests) rd.
