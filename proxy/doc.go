@@ -28,7 +28,8 @@
 //     raw transport unless the Setup names "std".
 //   - lean: the lean front end over the raw transport ([Proxy.Serve]): the
 //     proxy reads HTTP/1.1 requests itself (internal/wire's request reader)
-//     and relays chunked bodies with their own framing; as an http.Handler
+//     and relays chunked bodies with the upstream's own framing, validated
+//     as it passes (wire.ChunkedBody.ReadFramed); as an http.Handler
 //     it is [DefaultMode]. See lean.go.
 //
 // # Transports
