@@ -86,16 +86,27 @@ func (rc *conn) waitReadable() error {
 	if rc.br.Size() != bufSize {
 		return sockio.WaitConn(rc.c)
 	}
+	rc.lendReader()
+	err := sockio.WaitConn(rc.c)
+	rc.takeReader()
+	return err
+}
+
+// lendReader puts the connection's empty read buffer (of bufSize) in
+// idleReaders; takeReader gives it one back. Only the goroutine reading
+// the connection may call them.
+func (rc *conn) lendReader() {
 	br := rc.br
 	rc.br = nil
 	br.Reset(nil) // keep no connection alive from the pool
 	idleReaders.Put(br)
-	err := sockio.WaitConn(rc.c)
+}
+
+func (rc *conn) takeReader() {
 	if v, ok := idleReaders.Get().(*bufio.Reader); ok {
 		v.Reset(rc.c)
 		rc.br = v
 	} else {
 		rc.br = bufio.NewReaderSize(rc.c, bufSize)
 	}
-	return err
 }
