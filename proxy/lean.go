@@ -296,8 +296,6 @@ func (lc *leanConn) lendWriter() {
 func (lc *leanConn) serve() {
 	lc.br = leanReaders.Get().(*bufio.Reader)
 	lc.br.Reset(lc.c)
-	lc.rr = wire.NewRequestReader(lc.br, lc.s.maxHeaderBytes)
-	lc.rr.Src = lc.c
 	lc.remote = lc.c.RemoteAddr().String()
 	lc.loop()
 }
@@ -337,6 +335,10 @@ func (lc *leanConn) end() {
 // (false) or a stream parks (true).
 func (lc *leanConn) exchanges() (parked bool) {
 	s := lc.s
+	if lc.rr == nil { // a new connection, or one whose stream parked
+		lc.rr = wire.NewRequestReader(lc.br, s.maxHeaderBytes)
+		lc.rr.Src = lc.c
+	}
 	for {
 		lc.idle.Store(true)
 		if s.shutdown.Load() {
@@ -454,7 +456,7 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 		lc.observe(req, d, http.StatusSwitchingProtocols, 0, start)
 		return false
 	}
-	defer lc.release(res)
+	defer s.transport.Release(res) // the head is out: a parked stream needs no header
 
 	removeHopByHopHeaders(res.Header)
 	withBody := hasBody(req, res)
@@ -512,14 +514,6 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 		lc.takeWriter() // relayBody lends and takes it while the stream idles
 	}
 	return lc.endExchange(req, d, start, res, chunked, keep, n, err)
-}
-
-// release gives res's header back to the transport, unless its stream
-// parked (resume does it then).
-func (lc *leanConn) release(res *http.Response) {
-	if lc.st == nil {
-		lc.s.transport.Release(res)
-	}
 }
 
 // endExchange ends an exchange after its body was relayed (n bytes, err

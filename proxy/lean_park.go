@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"syscall"
 	"time"
 
@@ -44,9 +45,10 @@ type leanStream struct {
 	start   time.Time
 	res     *http.Response
 	src     *wire.ChunkedBody
-	chunked bool  // relayed with chunked framing (an HTTP/1.1 client)
-	keep    bool  // the connection may carry another request after it
-	n       int64 // payload bytes relayed before the parking
+	chunked bool    // relayed with chunked framing (an HTTP/1.1 client)
+	keep    bool    // the connection may carry another request after it
+	n       int64   // payload bytes relayed before the parking
+	url     url.URL // the request's URL, for the log and the Observer (the request reader's goes with it)
 }
 
 // poller returns the server's poller, started at the first parking, or
@@ -151,6 +153,16 @@ func (lc *leanConn) park() {
 	lc.br.Reset(nil)
 	leanReaders.Put(lc.br)
 	lc.br = nil
+	// Nor does it keep the request's header (the Observer and the log
+	// use the method, the URL and the address), the request reader (made
+	// anew for the next request) or the client watch's timer.
+	clear(lc.req.Header)
+	if lc.rr != nil {
+		lc.st.url = *lc.req.URL
+		lc.req.URL = &lc.st.url
+		lc.rr = nil
+	}
+	lc.watch, lc.watchDone = nil, nil      // disarmed: stopped, its watch returned
 	lc.s.rp.observeStream(StreamParked, 1) // resume ends it
 	pl := lc.s.poller()
 	if pl != nil && pl.add(lc) == nil {
@@ -170,7 +182,6 @@ func (lc *leanConn) resume() {
 	lc.s.rp.observeStream(StreamParked, -1)
 	lc.br = leanReaders.Get().(*bufio.Reader)
 	lc.br.Reset(lc.c)
-	lc.rr.Reset(lc.br)
 	st.src.Unpark()
 	var n int64
 	var err error
@@ -191,7 +202,6 @@ func (lc *leanConn) resume() {
 	}
 	lc.takeWriter() // a failure may have happened with the buffer lent
 	keep := lc.endExchange(&lc.req, st.d, st.start, st.res, st.chunked, st.keep, st.n+n, err)
-	lc.s.transport.Release(st.res)
 	if !keep {
 		lc.end()
 		return

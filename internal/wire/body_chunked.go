@@ -262,6 +262,10 @@ func (b *ChunkedBody) Park() *net.UnixConn {
 		return nil
 	}
 	rc.lendReader()
+	// The response head's parsing scratch goes too (the trailer's and the
+	// next response's make it anew): a parked stream holds its
+	// connection and little else.
+	rc.kv, rc.prev, rc.scrap = nil, nil, nil
 	return rc.c
 }
 

@@ -79,12 +79,6 @@ func NewRequestReader(br *bufio.Reader, maxHeaderBytes int) *RequestReader {
 	return r
 }
 
-// Reset makes r read from br instead of its buffer (which must hold no
-// unread byte): a server lends its read buffer back to a pool while a
-// connection waits, and reads through another one after. The reader keeps
-// its scratch, and what Read set stays valid.
-func (r *RequestReader) Reset(br *bufio.Reader) { r.br = br }
-
 // Buffered returns the number of bytes buffered behind what was read: the
 // start of a pipelined request once the current body is read.
 func (r *RequestReader) Buffered() int { return r.br.Buffered() }
