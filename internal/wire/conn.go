@@ -30,7 +30,7 @@ type conn struct {
 
 func newConn(t *Transport, c *net.UnixConn) *conn {
 	rc := &conn{t: t, c: c, rd: c}
-	rc.br = bufio.NewReaderSize(c, bufSize)
+	rc.takeReader() // one a parked or idle body lent, if any
 	rc.abort = func() { c.Close() }
 	return rc
 }
