@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -341,4 +342,48 @@ func TestParkNotWithRequestBody(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLeanParkedShutdown: the lean front end's Shutdown waits for a
+// parked stream (it counts as an exchange in flight) and closes its
+// connection after its end; when the wait runs out, the parked stream is
+// closed, upstream side included, and the client sees a truncated body.
+func TestLeanParkedShutdown(t *testing.T) {
+	lean := Setup{Mode: ModeLean, Transport: TransportRaw}
+	t.Run("graceful", func(t *testing.T) {
+		up := newParkUpstream()
+		f, _, br, res := parkedStreamTo(t, lean, up)
+		done := make(chan error, 1)
+		go func() { done <- f.proxy.Shutdown(context.Background()) }()
+		close(up.next)
+		close(up.end)
+		body, err := io.ReadAll(res.Body)
+		if err != nil || string(body) != "event-1\n" || res.Trailer.Get("X-Done") != "yes" {
+			t.Fatalf("stream during Shutdown: %q, %v, trailer %v", body, err, res.Trailer)
+		}
+		if _, err := br.ReadByte(); err == nil {
+			t.Error("the connection stayed open after its stream, during Shutdown")
+		}
+		if err, werr := testsock.WaitFor(done, "Shutdown to return"); werr != nil || err != nil {
+			t.Fatalf("Shutdown: %v (%v)", err, werr)
+		}
+	})
+	t.Run("forced", func(t *testing.T) {
+		up := newParkUpstream()
+		f, _, br, res := parkedStreamTo(t, lean, up)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := f.proxy.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+			t.Errorf("Shutdown with a parked stream and no time: %v; want context.Canceled", err)
+		}
+		if _, err := testsock.WaitFor(up.left, "the upstream connection to close"); err != nil {
+			t.Fatal(err)
+		}
+		if body, err := io.ReadAll(res.Body); err == nil {
+			t.Errorf("stream closed by Shutdown: %q with a clean end; want a truncated body", body)
+		}
+		if _, err := br.ReadByte(); err == nil {
+			t.Error("the connection stayed open after a forced Shutdown")
+		}
+	})
 }
