@@ -156,7 +156,7 @@ func (lc *leanConn) park() {
 	// Nor does it keep the request's header (the Observer and the log
 	// use the method, the URL and the address), the request reader (made
 	// anew for the next request) or the client watch's timer.
-	clear(lc.req.Header)
+	lc.req.Header = nil // Read makes one; a cleared map keeps its size
 	if lc.rr != nil {
 		lc.st.url = *lc.req.URL
 		lc.req.URL = &lc.st.url
