@@ -163,6 +163,10 @@ func (lc *leanConn) park() {
 		lc.rr = nil
 	}
 	lc.watch, lc.watchDone = nil, nil      // disarmed: stopped, its watch returned
+	// As the handler's parked streams, a parked exchange is not active;
+	// unlike them, its Outcome comes at the stream's end, with all its
+	// bytes.
+	lc.s.rp.observeStream(StreamActive, -1)
 	lc.s.rp.observeStream(StreamParked, 1) // resume ends it
 	pl := lc.s.poller()
 	if pl != nil && pl.add(lc) == nil {
@@ -180,6 +184,7 @@ func (lc *leanConn) resume() {
 	lc.st = nil
 	lc.token = 0
 	lc.s.rp.observeStream(StreamParked, -1)
+	lc.s.rp.observeStream(StreamActive, 1) // observe ends it
 	lc.br = leanReaders.Get().(*bufio.Reader)
 	lc.br.Reset(lc.c)
 	st.src.Unpark()
