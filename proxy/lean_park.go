@@ -162,7 +162,7 @@ func (lc *leanConn) park() {
 		lc.req.URL = &lc.st.url
 		lc.rr = nil
 	}
-	lc.watch, lc.watchDone = nil, nil      // disarmed: stopped, its watch returned
+	lc.watch, lc.watchDone = nil, nil // disarmed: stopped, its watch returned
 	// As the handler's parked streams, a parked exchange is not active;
 	// unlike them, its Outcome comes at the stream's end, with all its
 	// bytes.
