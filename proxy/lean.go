@@ -196,7 +196,6 @@ type leanConn struct {
 	mayPark bool        // the exchange's stream may park (no request body, parking on)
 	st      *leanStream // the parked exchange; nil when not parked
 	pfd     [2]int      // the client's and upstream's sockets, while parked
-	token   uint64      // the poller's token, while parked (the poller's mutex)
 }
 
 // leanInBuffer is the largest Content-Length body relayed through the

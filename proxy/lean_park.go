@@ -182,7 +182,6 @@ func (lc *leanConn) park() {
 func (lc *leanConn) resume() {
 	st := lc.st
 	lc.st = nil
-	lc.token = 0
 	lc.s.rp.observeStream(StreamParked, -1)
 	lc.s.rp.observeStream(StreamActive, 1) // observe ends it
 	lc.br = leanReaders.Get().(*bufio.Reader)

@@ -93,7 +93,6 @@ func (p *leanPoller) add(lc *leanConn) error {
 			return fmt.Errorf("proxy: lean poller: epoll_ctl add fd %d: %w", fd, err)
 		}
 	}
-	lc.token = tok
 	p.parked[tok] = lc
 	return nil
 }
@@ -110,17 +109,6 @@ func (p *leanPoller) takeLocked(tok uint64) *leanConn {
 		syscall.EpollCtl(p.ep, syscall.EPOLL_CTL_DEL, fd, nil)
 	}
 	return lc
-}
-
-// take removes lc if it is parked, and reports whether it was: the caller
-// then owns it.
-func (p *leanPoller) take(lc *leanConn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if lc.token == 0 || p.parked[lc.token] != lc {
-		return false
-	}
-	return p.takeLocked(lc.token) != nil
 }
 
 // run waits for events and resumes their connections, each on a goroutine
