@@ -2,12 +2,14 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -386,4 +388,51 @@ func TestLeanParkedShutdown(t *testing.T) {
 			t.Error("the connection stayed open after a forced Shutdown")
 		}
 	})
+}
+
+// TestLeanParkedHoldsNoGoroutine: parked lean streams are waited for by
+// the server's poller alone: once they have parked, no goroutine of the
+// front end is left in a connection (the upstream's own goroutines are the
+// test server's), and each stream still relays and ends when its upstream
+// speaks.
+func TestLeanParkedHoldsNoGoroutine(t *testing.T) {
+	const streams = 3 // within parkFront's signal buffer
+	up := newParkUpstream()
+	f := startParkFront(t, Setup{Mode: ModeLean, Transport: TransportRaw}, startUpstream(t, up), time.Nanosecond)
+	var bodies []*http.Response
+	for range streams {
+		c := f.dial(t)
+		bodies = append(bodies, openParked(t, f, c, bufio.NewReader(c)))
+	}
+	// A parking signals before its goroutine's last act: wait for them to
+	// end.
+	deadline := time.Now().Add(testDeadline)
+	for n := leanConnGoroutines(); n > 0; n = leanConnGoroutines() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines still in a lean connection after %d streams parked", n, streams)
+		}
+		runtime.Gosched()
+	}
+	close(up.next)
+	close(up.end)
+	for i, res := range bodies {
+		body, err := io.ReadAll(res.Body)
+		if err != nil || string(body) != "event-1\n" || res.Trailer.Get("X-Done") != "yes" {
+			t.Fatalf("stream %d after its parking: %q, %v, trailer %v", i, body, err, res.Trailer)
+		}
+	}
+}
+
+// leanConnGoroutines counts the goroutines running a lean connection's
+// code.
+func leanConnGoroutines() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for g := range bytes.SplitSeq(buf, []byte("\n\n")) {
+		if bytes.Contains(g, []byte("proxy.(*leanConn)")) {
+			n++
+		}
+	}
+	return n
 }
