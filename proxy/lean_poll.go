@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"syscall"
 )
@@ -14,12 +15,15 @@ import (
 // (a chunk from the upstream, the upstream's end, the client's bytes or
 // end) starts a goroutine that resumes the connection.
 //
-// The runtime's network poller cannot be used for this: a goroutine
-// waiting in it (sockio.WaitConn) is what a parked stream does without.
-// The sockets stay registered with the runtime too, which does not mind:
-// an fd may be in several epoll instances, and the poller's registrations
-// are one-shot and level-triggered, so an event the runtime consumed is
-// still reported here.
+// The poller's goroutine waits in the runtime's network poller, not in
+// a blocking epoll_wait: its epoll instance is itself a pollable
+// descriptor (readable while it has events), wrapped in an *os.File, and
+// read with epoll_wait's zero timeout when the runtime says it is ready.
+// A wake-up then costs what a socket's does, with no thread handing over
+// its P. The sockets stay registered with the runtime too, which does not
+// mind: an fd may be in several epoll instances, and the poller's
+// registrations are one-shot and level-triggered, so an event the runtime
+// consumed is still reported here.
 
 // leanPoller waits in epoll_wait(2) for the parked connections of one
 // lean front end. Each parking registers both sockets of a connection
@@ -29,12 +33,12 @@ import (
 // it is stale and ignored. Whoever removes a token from the map removes
 // its registrations, before any of its sockets is closed.
 type leanPoller struct {
-	ep   int    // the epoll instance
-	wake [2]int // a pipe: a byte written to wake[1] makes the goroutine look at stopped
+	ep int      // the epoll instance: f's descriptor, used only while it is open (not stopped)
+	f  *os.File // ep in the runtime's poller; closing it ends run
 
 	mu      sync.Mutex
 	parked  map[uint64]*leanConn
-	next    uint64 // the last token given; 0 is the wake pipe's
+	next    uint64 // the last token given
 	stopped bool
 	done    chan struct{} // closed when run returns
 }
@@ -50,24 +54,19 @@ func newLeanPoller() (*leanPoller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("proxy: lean poller: epoll_create1: %w", err)
 	}
-	p := &leanPoller{ep: ep, parked: map[uint64]*leanConn{}, done: make(chan struct{})}
-	if err := syscall.Pipe2(p.wake[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
+	if err := syscall.SetNonblock(ep, true); err != nil {
 		syscall.Close(ep)
-		return nil, fmt.Errorf("proxy: lean poller: pipe2: %w", err)
+		return nil, fmt.Errorf("proxy: lean poller: epoll fd: %w", err)
 	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN} // token 0
-	if err := syscall.EpollCtl(ep, syscall.EPOLL_CTL_ADD, p.wake[0], &ev); err != nil {
-		p.closeFDs()
-		return nil, fmt.Errorf("proxy: lean poller: epoll_ctl: %w", err)
+	f := os.NewFile(uintptr(ep), "lean-poller-epoll") // non-blocking: in the runtime's poller
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("proxy: lean poller: epoll fd: %w", err)
 	}
-	go p.run()
+	p := &leanPoller{ep: ep, f: f, parked: map[uint64]*leanConn{}, done: make(chan struct{})}
+	go p.run(rc)
 	return p, nil
-}
-
-func (p *leanPoller) closeFDs() {
-	syscall.Close(p.ep)
-	syscall.Close(p.wake[0])
-	syscall.Close(p.wake[1])
 }
 
 // errPollerStopped is add's failure once the poller has stopped.
@@ -112,17 +111,29 @@ func (p *leanPoller) takeLocked(tok uint64) *leanConn {
 }
 
 // run waits for events and resumes their connections, each on a goroutine
-// of its own, until the poller stops (or epoll_wait fails, which stops it
-// and resumes every parked connection: they then wait as unparked ones).
-func (p *leanPoller) run() {
+// of its own, until the poller's file is closed (or the wait fails, which
+// stops the poller and resumes every parked connection: they then wait as
+// unparked ones).
+func (p *leanPoller) run(rc syscall.RawConn) {
 	defer close(p.done)
 	events := make([]syscall.EpollEvent, 64)
+	var n int
+	var werr error
+	wait := func(fd uintptr) bool {
+		n, werr = syscall.EpollWait(int(fd), events, 0)
+		if werr == syscall.EINTR {
+			n, werr = 0, nil
+		}
+		return werr != nil || n > 0 // nothing yet: the runtime waits for the fd to be readable
+	}
 	for {
-		n, err := syscall.EpollWait(p.ep, events, -1)
-		if errors.Is(err, syscall.EINTR) {
-			continue
+		err := rc.Read(wait)
+		if err == nil {
+			err = werr
 		}
 		if err != nil {
+			// Closed by shutdown (after stop: nothing is parked), or
+			// failed (the file could not be polled, epoll_wait failed).
 			for _, lc := range p.stop() {
 				go lc.resume()
 			}
@@ -131,14 +142,6 @@ func (p *leanPoller) run() {
 		for _, ev := range events[:n] {
 			tok := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 			p.mu.Lock()
-			if tok == 0 {
-				stopped := p.stopped
-				p.mu.Unlock()
-				if stopped {
-					return
-				}
-				continue
-			}
 			lc := p.takeLocked(tok)
 			p.mu.Unlock()
 			if lc != nil {
@@ -161,10 +164,9 @@ func (p *leanPoller) stop() []*leanConn {
 	return out
 }
 
-// shutdown ends the poller's goroutine and closes its descriptors, after
-// stop.
+// shutdown ends the poller's goroutine and closes the epoll instance,
+// after stop.
 func (p *leanPoller) shutdown() {
-	syscall.Write(p.wake[1], []byte{1})
+	p.f.Close() // run's wait returns
 	<-p.done
-	p.closeFDs()
 }
