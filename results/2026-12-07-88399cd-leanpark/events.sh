@@ -1,7 +1,9 @@
 #!/bin/bash
 # events delivery delay through lean, old vs new, interleaved
+# BIN holds old/, v1/ and new/, each with sockproxy and loadgen (go build -o BIN/X/ ./cmd/sockproxy ./cmd/loadgen at ca31cf7, 7bad0a7, 3a8803a).
+BIN=${BIN:-/tmp/leanpark}
 d=$(mktemp -d /tmp/lpe.XXXX)
-/tmp/leanpark/new/upstream -socket $d/up.sock 2>/dev/null & up=$!
+$BIN/new/upstream -socket $d/up.sock 2>/dev/null & up=$!
 sleep 0.3
 for r in 1 2 3 4 5; do for v in old v1 new; do
   taskset -c 1 $BIN/$v/sockproxy -listen 127.0.0.1:0 -socket $d/up.sock -strategy lean -transport raw 2>/dev/null & sp=$!
