@@ -2,10 +2,10 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test fmt-check vet race bench-smoke bench fuzz soak e2e e2e-podman prove-splice image
+.PHONY: test fmt-check vet race norace bench-smoke bench fuzz soak e2e e2e-podman prove-splice image
 
 ## test: gofmt check, go vet, race tests, every benchmark once.
-test: fmt-check vet race bench-smoke
+test: fmt-check vet race norace bench-smoke
 
 fmt-check:
 	@out="$$(gofmt -l .)"; \
@@ -16,6 +16,11 @@ vet:
 
 race:
 	$(GO) test -race -count=1 $(PKGS)
+
+# The race detector turns raw socket I/O off (internal/sockio/rawio_race.go):
+# the wire paths that use it are tested again without it.
+norace:
+	$(GO) test -count=1 ./internal/sockio ./internal/wire ./proxy
 
 bench-smoke:
 	$(GO) test -run '^$$' -bench . -benchtime=1x $(PKGS)

@@ -490,18 +490,22 @@ func TestFaultHalfOpenStream(t *testing.T) {
 				}))
 				var handlers sync.WaitGroup
 				var cl *closeCounter
-				f := startFront(t, s, up,
-					withListener(func(ln net.Listener) net.Listener {
-						cl = &closeCounter{Listener: ln}
-						return cl
-					}),
-					withHandler(func(h http.Handler) http.Handler {
+				opts := []frontOption{withListener(func(ln net.Listener) net.Listener {
+					cl = &closeCounter{Listener: ln}
+					return cl
+				})}
+				if s.Mode != ModeLean {
+					// The lean front end has no handler: its Shutdown, below,
+					// waits for its connections instead.
+					opts = append(opts, withHandler(func(h http.Handler) http.Handler {
 						return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 							handlers.Add(1)
 							defer handlers.Done()
 							h.ServeHTTP(w, r)
 						})
 					}))
+				}
+				f := startFront(t, s, up, opts...)
 
 				c, err := net.Dial("tcp", f.Listener.Addr().String())
 				if err != nil {
@@ -546,6 +550,9 @@ func TestFaultHalfOpenStream(t *testing.T) {
 				}
 				if err := waitGroup(&handlers, "the proxy's handler to return"); err != nil {
 					t.Fatal(err)
+				}
+				if s.Mode == ModeLean {
+					f.stop() // a graceful shutdown: it returns once the connection is done
 				}
 				if got := cl.closes.Load(); got != 1 {
 					t.Errorf("client connection closed %d times; want 1", got)

@@ -104,7 +104,10 @@ func (s *leanServer) serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
-		lc := &leanConn{s: s, c: c}
+		lc := &leanConn{s: s, c: c, io: c}
+		if r, err := sockio.NewRawIO(sockio.Unwrap(c)); err == nil {
+			lc.io = r // the buffers' reads and writes (see sockio.RawIO)
+		}
 		s.mu.Lock()
 		if s.shutdown.Load() {
 			s.mu.Unlock()
@@ -176,13 +179,16 @@ func (s *leanServer) shutdownWait(ctx context.Context) error {
 type leanConn struct {
 	s    *leanServer
 	c    net.Conn
-	idle atomic.Bool // waiting for a request: Shutdown may close it
+	io   io.ReadWriter // c, through raw system calls where it can be
+	idle atomic.Bool   // waiting for a request: Shutdown may close it
 
 	bw        *bufio.Writer // the write buffer, lent back to leanWriters while the connection idles
 	inf       leanInformer  // the round trip's 1xx relay and abort
 	watch     *time.Timer   // starts watchClient during a slow round trip
 	watchDone chan struct{} // watchClient has returned
 	armed     bool          // the watch timer runs or ran since arm
+
+	xff []string // the last X-Forwarded-For value (forwardedFor)
 
 	mu   sync.Mutex
 	body io.Closer // the response body being relayed: closed by the watch when the client left
@@ -278,7 +284,7 @@ var (
 func (lc *leanConn) takeWriter() {
 	if lc.bw == nil {
 		lc.bw = leanWriters.Get().(*bufio.Writer)
-		lc.bw.Reset(lc.c)
+		lc.bw.Reset(lc.io)
 	}
 }
 
@@ -294,7 +300,7 @@ func (lc *leanConn) lendWriter() {
 // reading the next (pipelined requests wait in the read buffer).
 func (lc *leanConn) serve() {
 	lc.br = leanReaders.Get().(*bufio.Reader)
-	lc.br.Reset(lc.c)
+	lc.br.Reset(lc.io)
 	lc.remote = lc.c.RemoteAddr().String()
 	lc.loop()
 }
@@ -416,7 +422,7 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 		lc.answer(bw, nil, http.StatusBadRequest, "proxy: invalid protocol in Upgrade\n", true)
 		return false
 	}
-	prepareOutbound(req, reqUpType)
+	prepareOutbound(req, reqUpType, lc.forwardedFor)
 
 	// The request body is read by the transport's writer; track its end,
 	// so that the next request is not read while it may still read.
@@ -575,16 +581,25 @@ func (lc *leanConn) observe(req *http.Request, d policy.Decision, status int, ou
 }
 
 // prepareOutbound turns the inbound request into the outbound one in
-// place, as the handler's forward does with its copy (setForwarding).
-func prepareOutbound(req *http.Request, reqUpType string) {
+// place, as the handler's forward does with its copy (setForwarding, with
+// value making X-Forwarded-For's value slice).
+func prepareOutbound(req *http.Request, reqUpType string, value func(string) []string) {
 	te := wire.HasToken(req.Header["Te"], "trailers")
 	removeHopByHopHeaders(req.Header)
-	setForwarding(req.Header, req, te, reqUpType, oneValue)
+	setForwarding(req.Header, req, te, reqUpType, value)
 	req.Close = false
 }
 
-// oneValue is the one-value slice of v.
-func oneValue(v string) []string { return []string{v} }
+// forwardedFor is the one-value slice of v, X-Forwarded-For's: made again
+// only when v changes (a client's own X-Forwarded-For), so that a
+// connection's requests reuse one. Nothing writes to a request header's
+// value slices.
+func (lc *leanConn) forwardedFor(v string) []string {
+	if len(lc.xff) != 1 || lc.xff[0] != v {
+		lc.xff = []string{v}
+	}
+	return lc.xff
+}
 
 var connectionUpgrade = []string{"Upgrade"}
 

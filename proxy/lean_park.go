@@ -185,7 +185,7 @@ func (lc *leanConn) resume() {
 	lc.s.rp.observeStream(StreamParked, -1)
 	lc.s.rp.observeStream(StreamActive, 1) // observe ends it
 	lc.br = leanReaders.Get().(*bufio.Reader)
-	lc.br.Reset(lc.c)
+	lc.br.Reset(lc.io)
 	st.src.Unpark()
 	var n int64
 	var err error

@@ -111,7 +111,7 @@ var probers = sync.Pool{New: func() any {
 // false means nothing yet, and the poller waits before the next probe.
 func (p *prober) peek(fd uintptr) bool {
 	for {
-		n, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&p.b[0])), 1,
+		n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&p.b[0])), 1,
 			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
 		switch e {
 		case syscall.EINTR:

@@ -15,6 +15,7 @@ type conn struct {
 	t  *Transport
 	c  *net.UnixConn // nil in parsing tests
 	rd io.Reader     // c, or the test's reader
+	io io.ReadWriter // c through raw system calls (sockio.RawIO): the buffers' side
 	br *bufio.Reader // the connection's read buffer (writes take one from writers)
 
 	idleSince time.Time
@@ -29,7 +30,10 @@ type conn struct {
 }
 
 func newConn(t *Transport, c *net.UnixConn) *conn {
-	rc := &conn{t: t, c: c, rd: c}
+	rc := &conn{t: t, c: c, rd: c, io: c}
+	if r, err := sockio.NewRawIO(c); err == nil {
+		rc.io = r
+	}
 	rc.takeReader() // one a parked or idle body lent, if any
 	rc.abort = func() { c.Close() }
 	return rc
@@ -104,9 +108,9 @@ func (rc *conn) lendReader() {
 
 func (rc *conn) takeReader() {
 	if v, ok := idleReaders.Get().(*bufio.Reader); ok {
-		v.Reset(rc.c)
+		v.Reset(rc.io)
 		rc.br = v
 	} else {
-		rc.br = bufio.NewReaderSize(rc.c, bufSize)
+		rc.br = bufio.NewReaderSize(rc.io, bufSize)
 	}
 }

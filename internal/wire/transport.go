@@ -271,7 +271,7 @@ func (t *Transport) roundTrip(ctx context.Context, rc *conn, req *http.Request, 
 	// written: an idle connection, or one carrying a long stream, holds
 	// none.
 	bw := writers.Get().(*bufio.Writer)
-	bw.Reset(rc.c)
+	bw.Reset(rc.io)
 	chunked, err := writeRequestHead(bw, req, body)
 	if err == nil {
 		err = bw.Flush()
