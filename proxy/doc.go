@@ -187,6 +187,17 @@
 // the last chunk. A request with a body is never parked, nor a body from
 // Go's transport, nor a stream answered to HTTP/1.0 or HTTP/2.
 //
+// The lean front end parks too, with no goroutine at all: an idle stream
+// saves what is left of its exchange, gives back its buffers, and hands
+// its client and upstream sockets to the server's poller (one goroutine in
+// epoll_wait for all of them, lean_poll.go). The first socket to be
+// readable resumes the connection on a new goroutine: the client's end
+// aborts the stream, anything else relays on, and the connection's next
+// requests are served as before (keep-alive needs no hand-back: the front
+// end owns the connection). Shutdown waits for parked streams as for any
+// exchange in flight; Close, or a Shutdown that runs out of time, closes
+// them. Bytes the client pipelined behind the stream keep it unparked.
+//
 // # Half-closes and the transport
 //
 // *http.Transport returns a 101 response's body as an io.ReadWriteCloser

@@ -58,6 +58,8 @@ type leanServer struct {
 	shutdown  atomic.Bool
 	done      chan struct{} // closed at Shutdown or Close
 	wg        sync.WaitGroup
+	pl        *leanPoller // waits for the parked streams; started at the first (see poller)
+	plOff     bool        // the poller stopped for good (or failed to start)
 }
 
 func newLeanServer(rp *ReverseProxy, t *RawTransport, cfg Config, logger *log.Logger) *leanServer {
@@ -128,6 +130,10 @@ func (s *leanServer) close(force bool) {
 	for ln := range s.listeners {
 		ln.Close()
 	}
+	var parked []*leanConn
+	if force {
+		parked = s.stopPollerLocked()
+	}
 	for lc := range s.conns {
 		if force || lc.idle.Load() {
 			lc.c.Close()
@@ -137,6 +143,9 @@ func (s *leanServer) close(force bool) {
 		}
 	}
 	s.mu.Unlock()
+	for _, lc := range parked {
+		go lc.resume() // it ends the exchange and the connection
+	}
 }
 
 // shutdownWait closes the listeners and idle connections and waits until
@@ -150,6 +159,9 @@ func (s *leanServer) shutdownWait(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		s.mu.Lock()
+		s.stopPollerLocked() // no connection is left, parked or not
+		s.mu.Unlock()
 		return nil
 	case <-ctx.Done():
 		s.mu.Lock()
@@ -178,6 +190,16 @@ type leanConn struct {
 
 	mu   sync.Mutex
 	body io.Closer // the response body being relayed: closed by the watch when the client left
+
+	br     *bufio.Reader // the read buffer; nil while the stream parks
+	rr     *wire.RequestReader
+	req    http.Request // the request being answered, reused
+	remote string
+
+	// Parking (lean_park.go).
+	mayPark bool        // the exchange's stream may park (no request body, parking on)
+	st      *leanStream // the parked exchange; nil when not parked
+	pfd     [2]int      // the client's and upstream's sockets, while parked
 }
 
 // leanInBuffer is the largest Content-Length body relayed through the
@@ -275,40 +297,63 @@ func (lc *leanConn) lendWriter() {
 // serve reads requests until the connection ends, answering each before
 // reading the next (pipelined requests wait in the read buffer).
 func (lc *leanConn) serve() {
+	lc.br = leanReaders.Get().(*bufio.Reader)
+	lc.br.Reset(lc.io)
+	lc.remote = lc.c.RemoteAddr().String()
+	lc.loop()
+}
+
+// loop serves requests until the connection ends, and then closes it, or
+// its stream parks (lc.st), leaving everything open for resume.
+func (lc *leanConn) loop() {
+	if lc.exchanges() {
+		lc.park()
+		return
+	}
+	lc.end()
+}
+
+// end closes the connection and gives its buffers back.
+func (lc *leanConn) end() {
 	s := lc.s
-	br := leanReaders.Get().(*bufio.Reader)
-	br.Reset(lc.io)
-	defer func() {
-		lc.disarm()
-		lc.c.Close()
-		br.Reset(nil)
-		leanReaders.Put(br)
-		if lc.bw != nil {
-			lc.bw.Reset(nil)
-			leanWriters.Put(lc.bw)
-			lc.bw = nil
-		}
-		s.mu.Lock()
-		delete(s.conns, lc)
-		s.mu.Unlock()
-		s.wg.Done()
-	}()
-	rr := wire.NewRequestReader(br, s.maxHeaderBytes)
-	rr.Src = lc.c
-	remote := lc.c.RemoteAddr().String()
-	var req http.Request
+	lc.disarm()
+	lc.c.Close()
+	if lc.br != nil {
+		lc.br.Reset(nil)
+		leanReaders.Put(lc.br)
+		lc.br = nil
+	}
+	if lc.bw != nil {
+		lc.bw.Reset(nil)
+		leanWriters.Put(lc.bw)
+		lc.bw = nil
+	}
+	s.mu.Lock()
+	delete(s.conns, lc)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// exchanges answers requests until the connection cannot carry another
+// (false) or a stream parks (true).
+func (lc *leanConn) exchanges() (parked bool) {
+	s := lc.s
+	if lc.rr == nil { // a new connection, or one whose stream parked
+		lc.rr = wire.NewRequestReader(lc.br, s.maxHeaderBytes)
+		lc.rr.Src = lc.c
+	}
 	for {
 		lc.idle.Store(true)
 		if s.shutdown.Load() {
-			return
+			return false
 		}
 		if t := s.readHeaderTimeout; t > 0 {
-			if _, err := br.Peek(1); err != nil {
-				return // the client closed an idle connection, or Shutdown did
+			if _, err := lc.br.Peek(1); err != nil {
+				return false // the client closed an idle connection, or Shutdown did
 			}
 			lc.c.SetReadDeadline(time.Now().Add(t))
 		}
-		err := rr.Read(&req)
+		err := lc.rr.Read(&lc.req)
 		if s.readHeaderTimeout > 0 {
 			lc.c.SetReadDeadline(time.Time{})
 		}
@@ -319,11 +364,11 @@ func (lc *leanConn) serve() {
 			if errors.As(err, &re) {
 				lc.answer(lc.bw, nil, re.Status, re.Reason, true)
 			}
-			return
+			return false
 		}
-		req.RemoteAddr = remote
-		if !lc.exchange(br, lc.bw, &req) {
-			return
+		lc.req.RemoteAddr = lc.remote
+		if !lc.exchange(lc.br, lc.bw, &lc.req) {
+			return lc.st != nil
 		}
 		lc.lendWriter()
 	}
@@ -393,6 +438,7 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 	}()
 
 	lc.inf.bw, lc.inf.http10 = bw, !http11
+	lc.mayPark = body == nil && p.parkIdle() >= 0
 	if body == nil {
 		// Watched only with no upload in flight: the watch's wait would
 		// contend with the body's reads for the connection.
@@ -413,7 +459,7 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 		lc.observe(req, d, http.StatusSwitchingProtocols, 0, start)
 		return false
 	}
-	defer s.transport.Release(res)
+	defer s.transport.Release(res) // the head is out: a parked stream needs no header
 
 	removeHopByHopHeaders(res.Header)
 	withBody := hasBody(req, res)
@@ -464,23 +510,39 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 		lc.body = res.Body
 		lc.mu.Unlock()
 		n, err = lc.relayBody(bw, res.Body, res.ContentLength, src, chunked, res.Trailer)
-		bw = lc.bw // relayBody lends and takes it while the stream idles
+		if err == errLeanParked {
+			lc.st = &leanStream{d: d, start: start, res: res, src: src.(*wire.ChunkedBody), chunked: chunked, keep: keep, n: n}
+			return false
+		}
+		lc.takeWriter() // relayBody lends and takes it while the stream idles
+	}
+	return lc.endExchange(req, d, start, res, chunked, keep, n, err)
+}
+
+// endExchange ends an exchange after its body was relayed (n bytes, err
+// its failure): it reports whether the connection can carry another
+// request.
+func (lc *leanConn) endExchange(req *http.Request, d policy.Decision, start time.Time, res *http.Response, chunked, keep bool, n int64, err error) bool {
+	bw := lc.bw
+	if lc.body != nil {
 		lc.mu.Lock()
 		lc.body = nil
 		lc.mu.Unlock()
-		if err != nil {
-			res.Body.Close()
-			p.logBodyFailure(context.Background(), req.Method, req.URL.RequestURI(), err)
-			lc.observe(req, d, res.StatusCode, n, start)
-			if res.ContentLength < 0 && !chunked {
-				// Close-delimited: a clean close would look complete.
-				bw.Flush()
-				if tc, ok := sockio.Unwrap(lc.c).(*net.TCPConn); ok {
-					tc.SetLinger(0)
-				}
+	}
+	if err != nil {
+		res.Body.Close()
+		lc.s.rp.logBodyFailure(context.Background(), req.Method, req.URL.RequestURI(), err)
+		lc.observe(req, d, res.StatusCode, n, start)
+		// What the upstream sent before it failed goes out (a stream's
+		// last event), then the close before the body's end.
+		bw.Flush()
+		if res.ContentLength < 0 && !chunked {
+			// Close-delimited: a clean close would look complete.
+			if tc, ok := sockio.Unwrap(lc.c).(*net.TCPConn); ok {
+				tc.SetLinger(0)
 			}
-			return false // closed before the body's end: the client sees the truncation
 		}
+		return false // closed before the body's end: the client sees the truncation
 	}
 	res.Body.Close()
 	if err := bw.Flush(); err != nil {
@@ -583,11 +645,11 @@ func (lc *leanConn) relayBody(bw *bufio.Writer, body io.Reader, size int64, src 
 		if idle {
 			// The stream idles: wait for the upstream holding neither
 			// write buffer (flushed, lent back) nor the upstream's read
-			// buffer (WaitReadable lends it), watching the client.
-			lc.lendWriter()
-			lc.arm()
-			cb.WaitReadable() // an error: Span tells
-			lc.disarm()
+			// buffer (WaitReadable lends it), watching the client; or
+			// park (lean_park.go).
+			if lc.waitStream(cb) {
+				return n, errLeanParked
+			}
 			lc.takeWriter()
 			bw = lc.bw
 			idle = false

@@ -2,11 +2,14 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -74,6 +77,11 @@ type parkFront struct {
 func startParkFront(t *testing.T, s Setup, socket string, park time.Duration, opts ...frontOption) *parkFront {
 	t.Helper()
 	f := &parkFront{hijacked: make(chan struct{}, 4), news: map[string]int{}}
+	if s.Mode == ModeLean {
+		// No http.Server, no hijack: the Observer tells of each parking.
+		f.frontEnd = startFront(t, s, socket, append(opts, withParkIdle(park), withObserver(parkSignal(f.hijacked)))...)
+		return f
+	}
 	f.frontEnd = startFront(t, s, socket, append(opts, withParkIdle(park), withConnState(func(c net.Conn, state http.ConnState) {
 		switch state {
 		case http.StateHijacked:
@@ -85,6 +93,21 @@ func startParkFront(t *testing.T, s Setup, socket string, park time.Duration, op
 		}
 	}))...)
 	return f
+}
+
+// parkSignal is an Observer that signals each parking on its channel
+// (without waiting: a lean stream parks again at each idle moment).
+type parkSignal chan struct{}
+
+func (parkSignal) Observe(Outcome) {}
+
+func (c parkSignal) Stream(k StreamKind, delta int) {
+	if k == StreamParked && delta > 0 {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // servedTimes reports how many times the server took c as a new
@@ -174,6 +197,9 @@ func TestParkedStream(t *testing.T) {
 
 		// Keep-alive: the next request on the same connection.
 		pingOn(t, c, br, "request after the parked stream, same connection")
+		if s.Mode == ModeLean {
+			return // the lean front end keeps its connections: no hand-back to count
+		}
 		if n := f.servedTimes(c); n != 2 {
 			t.Errorf("server took the connection %d times, want 2 (accepted, handed back)", n)
 		}
@@ -293,24 +319,120 @@ func TestParkIdleOff(t *testing.T) {
 }
 
 // TestParkNotWithRequestBody: a stream answering a request with a body
-// is never parked (after a hijack the request body is gone).
+// is never parked (after a hijack the request body is gone; the lean
+// front end parks nothing of the client's in flight).
 func TestParkNotWithRequestBody(t *testing.T) {
+	for _, s := range []Setup{{Mode: "pooled", Transport: TransportRaw}, {Mode: ModeLean, Transport: TransportRaw}} {
+		t.Run(s.String(), func(t *testing.T) {
+			up := newParkUpstream()
+			f := startParkFront(t, s, startUpstream(t, up), time.Nanosecond)
+			c := f.dial(t)
+			io.WriteString(c, "POST /stream HTTP/1.1\r\nHost: docker\r\nContent-Length: 2\r\n\r\n{}")
+			res, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			close(up.next)
+			close(up.end)
+			if body, err := io.ReadAll(res.Body); err != nil || string(body) != "event-1\n" {
+				t.Fatalf("stream: %q, %v", body, err)
+			}
+			select {
+			case <-f.hijacked:
+				t.Error("a stream answering a request with a body was parked")
+			default:
+			}
+		})
+	}
+}
+
+// TestLeanParkedShutdown: the lean front end's Shutdown waits for a
+// parked stream (it counts as an exchange in flight) and closes its
+// connection after its end; when the wait runs out, the parked stream is
+// closed, upstream side included, and the client sees a truncated body.
+func TestLeanParkedShutdown(t *testing.T) {
+	lean := Setup{Mode: ModeLean, Transport: TransportRaw}
+	t.Run("graceful", func(t *testing.T) {
+		up := newParkUpstream()
+		f, _, br, res := parkedStreamTo(t, lean, up)
+		done := make(chan error, 1)
+		go func() { done <- f.proxy.Shutdown(context.Background()) }()
+		close(up.next)
+		close(up.end)
+		body, err := io.ReadAll(res.Body)
+		if err != nil || string(body) != "event-1\n" || res.Trailer.Get("X-Done") != "yes" {
+			t.Fatalf("stream during Shutdown: %q, %v, trailer %v", body, err, res.Trailer)
+		}
+		if _, err := br.ReadByte(); err == nil {
+			t.Error("the connection stayed open after its stream, during Shutdown")
+		}
+		if err, werr := testsock.WaitFor(done, "Shutdown to return"); werr != nil || err != nil {
+			t.Fatalf("Shutdown: %v (%v)", err, werr)
+		}
+	})
+	t.Run("forced", func(t *testing.T) {
+		up := newParkUpstream()
+		f, _, br, res := parkedStreamTo(t, lean, up)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := f.proxy.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+			t.Errorf("Shutdown with a parked stream and no time: %v; want context.Canceled", err)
+		}
+		if _, err := testsock.WaitFor(up.left, "the upstream connection to close"); err != nil {
+			t.Fatal(err)
+		}
+		if body, err := io.ReadAll(res.Body); err == nil {
+			t.Errorf("stream closed by Shutdown: %q with a clean end; want a truncated body", body)
+		}
+		if _, err := br.ReadByte(); err == nil {
+			t.Error("the connection stayed open after a forced Shutdown")
+		}
+	})
+}
+
+// TestLeanParkedHoldsNoGoroutine: parked lean streams are waited for by
+// the server's poller alone: once they have parked, no goroutine of the
+// front end is left in a connection (the upstream's own goroutines are the
+// test server's), and each stream still relays and ends when its upstream
+// speaks.
+func TestLeanParkedHoldsNoGoroutine(t *testing.T) {
+	const streams = 3 // within parkFront's signal buffer
 	up := newParkUpstream()
-	f := startParkFront(t, Setup{Mode: "pooled", Transport: TransportRaw}, startUpstream(t, up), time.Nanosecond)
-	c := f.dial(t)
-	io.WriteString(c, "POST /stream HTTP/1.1\r\nHost: docker\r\nContent-Length: 2\r\n\r\n{}")
-	res, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatal(err)
+	f := startParkFront(t, Setup{Mode: ModeLean, Transport: TransportRaw}, startUpstream(t, up), time.Nanosecond)
+	var bodies []*http.Response
+	for range streams {
+		c := f.dial(t)
+		bodies = append(bodies, openParked(t, f, c, bufio.NewReader(c)))
+	}
+	// A parking signals before its goroutine's last act: wait for them to
+	// end.
+	deadline := time.Now().Add(testDeadline)
+	for n := leanConnGoroutines(); n > 0; n = leanConnGoroutines() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines still in a lean connection after %d streams parked", n, streams)
+		}
+		runtime.Gosched()
 	}
 	close(up.next)
 	close(up.end)
-	if body, err := io.ReadAll(res.Body); err != nil || string(body) != "event-1\n" {
-		t.Fatalf("stream: %q, %v", body, err)
+	for i, res := range bodies {
+		body, err := io.ReadAll(res.Body)
+		if err != nil || string(body) != "event-1\n" || res.Trailer.Get("X-Done") != "yes" {
+			t.Fatalf("stream %d after its parking: %q, %v, trailer %v", i, body, err, res.Trailer)
+		}
 	}
-	select {
-	case <-f.hijacked:
-		t.Error("a stream answering a request with a body was parked")
-	default:
+}
+
+// leanConnGoroutines counts the goroutines running a lean connection's
+// code.
+func leanConnGoroutines() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for g := range bytes.SplitSeq(buf, []byte("\n\n")) {
+		if bytes.Contains(g, []byte("proxy.(*leanConn)")) {
+			n++
+		}
 	}
+	return n
 }

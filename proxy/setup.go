@@ -55,11 +55,11 @@ func Setups() []Setup {
 func (s Setup) IsStdlib() bool { return isStdlibMode(s.withDefaults().Mode) }
 
 // Parks reports whether a proxy of s parks idle chunked streams (see
-// [ReverseProxy.ParkIdle]): this package's ReverseProxy over the raw
-// transport.
+// [ReverseProxy.ParkIdle]): this package's ReverseProxy, or the lean
+// front end, over the raw transport.
 func (s Setup) Parks() bool {
 	s = s.withDefaults()
-	return !isStdlibMode(s.Mode) && s.Mode != ModeLean && s.Transport == TransportRaw
+	return !isStdlibMode(s.Mode) && s.Transport == TransportRaw
 }
 
 // withDefaults returns s with an empty Mode or Transport replaced by its

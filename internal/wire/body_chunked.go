@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"sync/atomic"
@@ -329,4 +330,32 @@ func (b *ChunkedBody) Detach(ctx context.Context) bool {
 	}
 	f.ctx = ctx
 	return true
+}
+
+// Park prepares an idle body for a wait its caller does itself (a poller
+// of its own, watching the connection for bytes or its end): it lends
+// the body's read buffer to the pool and returns the upstream connection,
+// which the caller must neither read nor close. It returns nil, changing
+// nothing, when a Read would not need the connection (see readyBuffered)
+// or part of the framing is buffered. Unpark takes a read buffer back; the
+// body must not be used between the two. Only the goroutine reading the
+// body may call them.
+func (b *ChunkedBody) Park() *net.UnixConn {
+	rc := b.f.rc
+	if b.readyBuffered() || rc.br.Buffered() > 0 || rc.br.Size() != bufSize {
+		return nil
+	}
+	rc.lendReader()
+	// The response head's parsing scratch goes too (the trailer's and the
+	// next response's make it anew): a parked stream holds its
+	// connection and little else.
+	rc.kv, rc.prev, rc.scrap = nil, nil, nil
+	return rc.c
+}
+
+// Unpark ends a Park: the body reads through a buffer again.
+func (b *ChunkedBody) Unpark() {
+	if rc := b.f.rc; rc.br == nil {
+		rc.takeReader()
+	}
 }

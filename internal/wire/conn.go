@@ -36,7 +36,7 @@ func newConn(t *Transport, c *net.UnixConn) *conn {
 	if r, err := sockio.NewRawIO(c); err == nil {
 		rc.io = r
 	}
-	rc.br = bufio.NewReaderSize(rc.io, bufSize)
+	rc.takeReader() // one a parked or idle body lent, if any
 	rc.abort = func() { c.Close() }
 	return rc
 }
@@ -92,18 +92,29 @@ func (rc *conn) waitReadable() error {
 	if rc.br.Size() != bufSize {
 		return sockio.WaitConn(rc.c)
 	}
+	rc.lendReader()
+	err := sockio.WaitConn(rc.c)
+	rc.takeReader()
+	return err
+}
+
+// lendReader puts the connection's empty read buffer (of bufSize) in
+// idleReaders; takeReader gives it one back. Only the goroutine reading
+// the connection may call them.
+func (rc *conn) lendReader() {
 	br := rc.br
 	rc.br = nil
 	br.Reset(nil) // keep no connection alive from the pool
 	idleReaders.Put(br)
-	err := sockio.WaitConn(rc.c)
+}
+
+func (rc *conn) takeReader() {
 	if v, ok := idleReaders.Get().(*bufio.Reader); ok {
 		v.Reset(rc.io)
 		rc.br = v
 	} else {
 		rc.br = bufio.NewReaderSize(rc.io, bufSize)
 	}
-	return err
 }
 
 // unread puts p, bytes read from br or from the connection past it, back
