@@ -705,8 +705,9 @@ var framedBufs = sync.Pool{New: func() any {
 // ReadFramed): one read and one write for the chunks that came together,
 // rather than a size line, a copy and a CRLF per chunk. The last chunk and
 // the trailer are written anew from trailer. It holds its buffer only
-// while bytes are ready: a stream waits for the upstream as relayBody's
-// span loop does (see waitFramed). It returns the payload bytes written.
+// while bytes are ready: a stream waits for the upstream, or parks, as
+// relayBody's span loop does (waitStream; errLeanParked when it parked).
+// It returns the payload bytes written.
 func (lc *leanConn) relayFramed(bw *bufio.Writer, cb *wire.ChunkedBody, trailer http.Header) (int64, error) {
 	var n int64
 	var bp *[]byte
@@ -727,7 +728,13 @@ func (lc *leanConn) relayFramed(bw *bufio.Writer, cb *wire.ChunkedBody, trailer 
 				framedBufs.Put(bp)
 				bp = nil
 			}
-			bw = lc.waitFramed(cb)
+			// As relayBody's span loop: wait holding neither write
+			// buffer nor the upstream's read buffer, or park.
+			if lc.waitStream(cb) {
+				return n, errLeanParked
+			}
+			lc.takeWriter()
+			bw = lc.bw
 		}
 		if bp == nil {
 			bp = framedBufs.Get().(*[]byte)
@@ -754,19 +761,6 @@ func (lc *leanConn) relayFramed(bw *bufio.Writer, cb *wire.ChunkedBody, trailer 
 		return n, &bodycopy.Error{Side: bodycopy.SideWrite, Err: err}
 	}
 	return n, nil
-}
-
-// waitFramed waits, for relayFramed, until the upstream has bytes ready,
-// holding neither write buffer (flushed, lent back) nor the upstream's
-// read buffer (WaitReadable lends it), watching the client, and returns
-// the write buffer taken again.
-func (lc *leanConn) waitFramed(cb *wire.ChunkedBody) *bufio.Writer {
-	lc.lendWriter()
-	lc.arm()
-	cb.WaitReadable() // an error: ReadFramed tells
-	lc.disarm()
-	lc.takeWriter()
-	return lc.bw
 }
 
 // noFlush hides a bufio.Writer's Flush from a ChunkWriter: the exchange
