@@ -14,7 +14,10 @@
 // [Modes] lists the modes: "stdlib" and "stdlib-default" run Go's own
 // httputil.ReverseProxy (for comparison), every other name is this
 // package's [ReverseProxy] copying bodies with the copy strategy of that
-// name. [DefaultMode] is the one the latest benchmark results favour.
+// name, and "lean" is the lean front end. [DefaultMode] is the one the
+// latest benchmark results favour: lean. A zero Config served as an
+// http.Handler (as above) is [LeanHandlerMode]; [Proxy.Serve] serves the
+// lean front end itself.
 //
 // # Modes
 //
@@ -30,7 +33,7 @@
 //     proxy reads HTTP/1.1 requests itself (internal/wire's request reader)
 //     and relays chunked bodies with the upstream's own framing, validated
 //     as it passes (wire.ChunkedBody.ReadFramed); as an http.Handler
-//     it is [DefaultMode]. See lean.go.
+//     it is [LeanHandlerMode]. See lean.go.
 //
 // # Transports
 //

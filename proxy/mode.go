@@ -16,11 +16,16 @@ import (
 )
 
 // DefaultMode is the mode used when Setup.Mode is empty: the one the latest
-// benchmark results favour. splice-chunked splices chunked image saves and
-// exports over the raw transport (the default transport, see [Setup]) and
-// copies everything else as pooled does, the best copy in the results for
-// Content-Length bodies and streams; over Go's transport it is pooled.
-const DefaultMode = "splice-chunked"
+// benchmark results favour (results/2026-12-07-c68f9d3): the lean front
+// end, [ModeLean]. Served as an http.Handler, a lean Proxy is
+// [LeanHandlerMode].
+const DefaultMode = ModeLean
+
+// LeanHandlerMode is what a lean [Proxy] is as an http.Handler (through
+// ServeHTTP rather than Serve), and the copy of its upgraded streams:
+// splice-chunked, which splices chunked image saves and exports over the
+// raw transport and copies everything else as pooled does.
+const LeanHandlerMode = "splice-chunked"
 
 // The two modes that run Go's own proxy instead of ours.
 const (
@@ -35,7 +40,7 @@ const (
 
 // ModeLean is the lean front end (see [Proxy.Serve]): the proxy serves
 // HTTP/1.1 clients itself, over the raw transport, relaying chunked bodies
-// with their own framing. As an http.Handler it is [DefaultMode].
+// with their own framing. As an http.Handler it is [LeanHandlerMode].
 const ModeLean = "lean"
 
 // Modes returns every mode name in presentation order: "stdlib",
@@ -186,7 +191,7 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	mode := setup.Mode
 	if mode == ModeLean {
-		mode = DefaultMode // its handler, and the copy of its upgraded streams
+		mode = LeanHandlerMode // its handler, and the copy of its upgraded streams
 	}
 	s, err := bodycopy.Lookup(mode)
 	if err != nil { // IsMode said yes: the registry and Modes disagree

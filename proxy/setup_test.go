@@ -13,7 +13,7 @@ func TestSetup(t *testing.T) {
 		ok              bool
 		want            string // String(), defaults filled in
 	}{
-		{"", "", true, "mode=splice-chunked/transport=raw"},
+		{"", "", true, "mode=lean/transport=raw"},
 		{"pooled", "", true, "mode=pooled/transport=raw"},
 		{"pooled", "std", true, "mode=pooled/transport=std"},
 		{"pooled", "raw", true, "mode=pooled/transport=raw"},

@@ -52,7 +52,7 @@ func TestSpliceChunkedAbortResets(t *testing.T) {
 }
 
 // TestDefaults checks the defaults the results chose: strategy
-// splice-chunked over the raw transport, and Go's transport for the modes
+// lean over the raw transport, and Go's transport for the modes
 // that run Go's own proxy.
 func TestDefaults(t *testing.T) {
 	path := testsock.Path(t, "up.sock")
@@ -61,7 +61,7 @@ func TestDefaults(t *testing.T) {
 		args []string
 		want string
 	}{
-		{nil, "strategy splice-chunked, transport raw"},
+		{nil, "strategy lean, transport raw"},
 		{[]string{"-strategy", "pooled"}, "strategy pooled, transport raw"},
 		{[]string{"-strategy", "stdlib"}, "strategy stdlib, transport std"},
 		{[]string{"-strategy", "stdlib-default"}, "strategy stdlib-default, transport std"},

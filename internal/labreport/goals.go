@@ -27,7 +27,7 @@ var Goals = []Goal{
 // DefaultStrategy is the configuration the goals are judged on: sockproxy's
 // default strategy over its default transport, as BenchmarkProxy names it
 // (the suite's target is "sockproxy-" + DefaultStrategy).
-var DefaultStrategy = "splice-chunked-raw"
+var DefaultStrategy = "lean-raw"
 
 // verdict words a goal's outcome from an interval: "met" when all of it is
 // strictly on the good side of the goal (under max, or with atLeast above

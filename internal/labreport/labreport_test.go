@@ -217,3 +217,7 @@ func TestEventsAndUploads(t *testing.T) {
 		}
 	}
 }
+
+// The testdata and golden files were recorded when splice-chunked over raw
+// was sockproxy's default: they are judged on it.
+func init() { DefaultStrategy = "splice-chunked-raw" }
