@@ -10,6 +10,10 @@
 // (a listener's bookkeeping wrapper) may be probed, waited on and spliced
 // as the socket under it.
 //
+// And [RawIO]: a socket's reads and writes as raw system calls inside its
+// RawConn (the poller still waits), which spare the Go scheduler's
+// system-call bookkeeping on the lean paths.
+//
 // The copy strategies (package copy) wait with it before they take a
 // buffer and look through wrappers with it before they splice; the proxy
 // probes pooled and parked connections with it.
