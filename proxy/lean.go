@@ -294,11 +294,26 @@ func (lc *leanConn) lendWriter() {
 	}
 }
 
+// takeReader gives the connection a read buffer; dropReader gives it
+// back, with whatever it holds (the connection ends, or its stream parks
+// with nothing buffered).
+func (lc *leanConn) takeReader() {
+	lc.br = leanReaders.Get().(*bufio.Reader)
+	lc.br.Reset(lc.io)
+}
+
+func (lc *leanConn) dropReader() {
+	if lc.br != nil {
+		lc.br.Reset(nil)
+		leanReaders.Put(lc.br)
+		lc.br = nil
+	}
+}
+
 // serve reads requests until the connection ends, answering each before
 // reading the next (pipelined requests wait in the read buffer).
 func (lc *leanConn) serve() {
-	lc.br = leanReaders.Get().(*bufio.Reader)
-	lc.br.Reset(lc.io)
+	lc.takeReader()
 	lc.remote = lc.c.RemoteAddr().String()
 	lc.loop()
 }
@@ -318,11 +333,7 @@ func (lc *leanConn) end() {
 	s := lc.s
 	lc.disarm()
 	lc.c.Close()
-	if lc.br != nil {
-		lc.br.Reset(nil)
-		leanReaders.Put(lc.br)
-		lc.br = nil
-	}
+	lc.dropReader()
 	if lc.bw != nil {
 		lc.bw.Reset(nil)
 		leanWriters.Put(lc.bw)

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"errors"
 	"net"
 	"net/http"
@@ -150,9 +149,7 @@ func connFD(c syscall.Conn) (int, bool) {
 // goroutine's last act. When the poller will not take them, the stream
 // waits here, unparked, from then on.
 func (lc *leanConn) park() {
-	lc.br.Reset(nil)
-	leanReaders.Put(lc.br)
-	lc.br = nil
+	lc.dropReader()
 	// Nor does it keep the request's header (the Observer and the log
 	// use the method, the URL and the address), the request reader (made
 	// anew for the next request) or the client watch's timer.
@@ -184,8 +181,7 @@ func (lc *leanConn) resume() {
 	lc.st = nil
 	lc.s.rp.observeStream(StreamParked, -1)
 	lc.s.rp.observeStream(StreamActive, 1) // observe ends it
-	lc.br = leanReaders.Get().(*bufio.Reader)
-	lc.br.Reset(lc.io)
+	lc.takeReader()
 	st.src.Unpark()
 	var n int64
 	var err error
