@@ -642,28 +642,16 @@ func (lc *leanConn) relayBody(bw *bufio.Writer, body io.Reader, size int64, src 
 		return lc.relayFramed(bw, cb, trailer)
 	}
 	var n int64
-	idle := false
-	if stream && !cb.ReadyNow() {
-		// The head goes out before the first chunk is waited for: a
-		// client waiting on it (docker run waits for /wait's head before
-		// it attaches) must not wait for the first body byte.
-		if err := bw.Flush(); err != nil {
-			return 0, &bodycopy.Error{Side: bodycopy.SideWrite, Err: err}
-		}
-		idle = true
-	}
+	// The head goes out before the first chunk is waited for: a client
+	// waiting on it (docker run waits for /wait's head before it
+	// attaches) must not wait for the first body byte.
+	idle := stream && !cb.ReadyNow()
 	for {
 		if idle {
-			// The stream idles: wait for the upstream holding neither
-			// write buffer (flushed, lent back) nor the upstream's read
-			// buffer (WaitReadable lends it), watching the client; or
-			// park (lean_park.go).
-			if lc.waitStream(cb) {
-				return n, errLeanParked
+			var err error
+			if bw, err = lc.idleStream(bw, cb); err != nil {
+				return n, err
 			}
-			lc.takeWriter()
-			bw = lc.bw
-			idle = false
 		}
 		head, rest, err := src.Span()
 		if err == io.EOF {
@@ -690,17 +678,28 @@ func (lc *leanConn) relayBody(bw *bufio.Writer, body io.Reader, size int64, src 
 				return n, &bodycopy.Error{Side: bodycopy.SideRead, Err: fmt.Errorf("body ended after %d bytes: %w", n, io.ErrUnexpectedEOF)}
 			}
 		}
-		if stream && !cb.ReadyNow() {
-			// Nothing more ready upstream: what is buffered goes out now
-			// (a stream's event at once; a bulk body's chunks that
-			// arrived together in one write).
-			if err := bw.Flush(); err != nil {
-				return n, &bodycopy.Error{Side: bodycopy.SideWrite, Err: err}
-			}
-			idle = true
-		}
+		// Nothing more ready upstream: what is buffered goes out now (a
+		// stream's event at once; a bulk body's chunks that arrived
+		// together in one write).
+		idle = stream && !cb.ReadyNow()
 	}
 	return n, nil
+}
+
+// idleStream flushes what a stream relayed so far and waits until cb has
+// more, holding neither write buffer (flushed, lent back) nor the
+// upstream's read buffer (WaitReadable lends it), watching the client; or
+// the stream parks (lean_park.go), and idleStream returns errLeanParked.
+// It returns the write buffer to go on with.
+func (lc *leanConn) idleStream(bw *bufio.Writer, cb *wire.ChunkedBody) (*bufio.Writer, error) {
+	if err := bw.Flush(); err != nil {
+		return bw, &bodycopy.Error{Side: bodycopy.SideWrite, Err: err}
+	}
+	if lc.waitStream(cb) {
+		return nil, errLeanParked
+	}
+	lc.takeWriter()
+	return lc.bw, nil
 }
 
 // framedBufs are relayFramed's buffers: a read of the upstream's
@@ -731,21 +730,15 @@ func (lc *leanConn) relayFramed(bw *bufio.Writer, cb *wire.ChunkedBody, trailer 
 	for {
 		if idle {
 			// Flushed (the head before the first chunk is waited for: a
-			// client may wait on it), both buffers lent while it waits.
-			if err := bw.Flush(); err != nil {
-				return n, &bodycopy.Error{Side: bodycopy.SideWrite, Err: err}
-			}
+			// client may wait on it), every buffer lent while it waits.
 			if bp != nil {
 				framedBufs.Put(bp)
 				bp = nil
 			}
-			// As relayBody's span loop: wait holding neither write
-			// buffer nor the upstream's read buffer, or park.
-			if lc.waitStream(cb) {
-				return n, errLeanParked
+			var err error
+			if bw, err = lc.idleStream(bw, cb); err != nil {
+				return n, err
 			}
-			lc.takeWriter()
-			bw = lc.bw
 		}
 		if bp == nil {
 			bp = framedBufs.Get().(*[]byte)
