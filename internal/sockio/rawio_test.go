@@ -36,15 +36,22 @@ func tcpPair(t *testing.T) (a, b *net.TCPConn) {
 	return c.(*net.TCPConn), s.(*net.TCPConn)
 }
 
-func TestRawIO(t *testing.T) {
+// rawIO returns c's RawIO, skipping the test where raw I/O is off.
+func rawIO(t *testing.T, c *net.TCPConn) *RawIO {
+	t.Helper()
 	if rawIOOff != "" {
 		t.Skip(rawIOOff)
 	}
-	a, b := tcpPair(t)
-	ra, err := NewRawIO(a)
+	r, err := NewRawIO(c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+func TestRawIO(t *testing.T) {
+	a, b := tcpPair(t)
+	ra := rawIO(t, a)
 	a.SetDeadline(time.Now().Add(time.Minute))
 	b.SetDeadline(time.Now().Add(time.Minute))
 
@@ -84,14 +91,8 @@ func TestRawIO(t *testing.T) {
 }
 
 func TestRawIODeadlineAndClose(t *testing.T) {
-	if rawIOOff != "" {
-		t.Skip(rawIOOff)
-	}
 	a, _ := tcpPair(t)
-	ra, err := NewRawIO(a)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ra := rawIO(t, a)
 	a.SetReadDeadline(time.Now().Add(-time.Second))
 	if _, err := ra.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("Read past the deadline: %v; want os.ErrDeadlineExceeded", err)
@@ -107,14 +108,8 @@ func TestRawIODeadlineAndClose(t *testing.T) {
 }
 
 func TestRawIOReset(t *testing.T) {
-	if rawIOOff != "" {
-		t.Skip(rawIOOff)
-	}
 	a, b := tcpPair(t)
-	ra, err := NewRawIO(a)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ra := rawIO(t, a)
 	b.SetLinger(0)
 	b.Close() // a reset
 	a.SetDeadline(time.Now().Add(time.Minute))
@@ -131,18 +126,9 @@ func TestRawIOWrapped(t *testing.T) {
 }
 
 func TestRawIOAllocs(t *testing.T) {
-	if rawIOOff != "" {
-		t.Skip(rawIOOff)
-	}
 	a, b := tcpPair(t)
-	ra, err := NewRawIO(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rb, err := NewRawIO(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ra := rawIO(t, a)
+	rb := rawIO(t, b)
 	p, q := []byte("ping"), make([]byte, 4)
 	allocs := testing.AllocsPerRun(100, func() {
 		ra.Write(p)
