@@ -83,7 +83,7 @@ func TestImage(t *testing.T) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			logs, _ := run(CommandTimeout, dockerBin, "logs", id)
-			t.Logf("sockproxy container log:\n%s", tail(logs))
+			t.Logf("sockproxy container log:\n%s", logs)
 		}
 		run(CommandTimeout, dockerBin, "rm", "-f", id)
 	})

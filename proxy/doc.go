@@ -33,7 +33,12 @@
 //     proxy reads HTTP/1.1 requests itself (internal/wire's request reader)
 //     and relays chunked bodies with the upstream's own framing, validated
 //     as it passes (wire.ChunkedBody.ReadFramed); as an http.Handler
-//     it is [LeanHandlerMode]. See lean.go.
+//     it is [LeanHandlerMode]. An answer of its own (a refusal, 400, 502)
+//     is reported to the Observer before it is flushed, and its
+//     connection closes lingering: the front end reads and drops what the
+//     client still sends (the rest of a refused upload) for up to 5 s, so
+//     that the client reads the answer instead of failing a write. See
+//     lean.go.
 //
 // # Transports
 //

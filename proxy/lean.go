@@ -188,6 +188,11 @@ type leanConn struct {
 
 	xff []string // the last X-Forwarded-For value (forwardedFor)
 
+	// linger: the front end closes while the client may still be sending
+	// (after an answer of its own, or an upload the upstream did not read
+	// to its end), so end closes lingering (lingerClose).
+	linger bool
+
 	mu   sync.Mutex
 	body io.Closer // the response body being relayed: closed by the watch when the client left
 
@@ -332,6 +337,9 @@ func (lc *leanConn) loop() {
 func (lc *leanConn) end() {
 	s := lc.s
 	lc.disarm()
+	if lc.linger {
+		lc.lingerClose()
+	}
 	lc.c.Close()
 	lc.dropReader()
 	if lc.bw != nil {
@@ -343,6 +351,28 @@ func (lc *leanConn) end() {
 	delete(s.conns, lc)
 	s.mu.Unlock()
 	s.wg.Done()
+}
+
+// leanLinger bounds a lingering close: how long the front end goes on
+// reading, and dropping, what a client still sends after an answer that
+// closes the connection.
+const leanLinger = 5 * time.Second
+
+// lingerClose half-closes the connection after the last answer and reads
+// until the client closes or leanLinger passes, as net/http's server
+// does for a body a handler left unread (it reads 256 KiB, then waits
+// 500 ms): a client still writing the request body (an upload refused by
+// the policy, or answered early by the upstream) would otherwise fail
+// its write with a broken pipe, or lose the answer to a reset, and
+// report that instead of the answer (the docker CLI did).
+func (lc *leanConn) lingerClose() {
+	lc.linger = false
+	cw, ok := sockio.Unwrap(lc.c).(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	lc.c.SetReadDeadline(time.Now().Add(leanLinger))
+	io.Copy(io.Discard, lc.c)
 }
 
 // exchanges answers requests until the connection cannot carry another
@@ -373,7 +403,7 @@ func (lc *leanConn) exchanges() (parked bool) {
 		if err != nil {
 			var re *wire.RequestError
 			if errors.As(err, &re) {
-				lc.answer(lc.bw, nil, re.Status, re.Reason, true)
+				lc.answer(nil, policy.Decision{}, time.Time{}, re.Status, re.Reason)
 			}
 			return false
 		}
@@ -385,14 +415,30 @@ func (lc *leanConn) exchanges() (parked bool) {
 	}
 }
 
-// answer writes a short answer (plain text unless h says otherwise) and
-// flushes it.
-func (lc *leanConn) answer(bw *bufio.Writer, h http.Header, code int, body string, close bool) {
-	if h == nil {
-		h = http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "X-Content-Type-Options": {"nosniff"}}
+// answer makes a short plain-text answer of the front end's own to req
+// (see send).
+func (lc *leanConn) answer(req *http.Request, d policy.Decision, start time.Time, code int, body string) {
+	h := http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "X-Content-Type-Options": {"nosniff"}}
+	lc.send(&leanWriter{h: h, code: code, body: []byte(body)}, req, d, start, int64(len(body)))
+}
+
+// send makes w the answer to req (nil: a request that could not be read)
+// and the connection's last. It is reported to the Observer (out bytes of
+// body: as under the handler, a refusal's message is not counted) before
+// it is flushed, so that a client that has its answer finds it counted
+// (net/http flushes a handler's short answer after the handler returns).
+// The connection then ends lingering, the request's body, if any, unread.
+func (lc *leanConn) send(w *leanWriter, req *http.Request, d policy.Decision, start time.Time, out int64) {
+	if w.code == 0 {
+		w.code = http.StatusOK
 	}
-	w := leanWriter{bw: bw, h: h, code: code, body: []byte(body)}
-	w.finish(close)
+	wire.WriteResponseHead(lc.bw, true, w.code, "", w.Header(), int64(len(w.body)), false, true)
+	lc.bw.Write(w.body)
+	if req != nil {
+		lc.observe(req, d, w.code, out, start)
+	}
+	lc.bw.Flush()
+	lc.linger = true
 }
 
 // exchange answers one request and reports whether the connection can
@@ -412,23 +458,21 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 		d = p.Policy.Decide(req)
 		if !d.Allowed {
 			p.logf("proxy: %s", d.AuditLine(req))
-			rw := &leanWriter{bw: bw}
+			rw := &leanWriter{}
 			d.WriteError(rw)
-			rw.finish(true)
-			lc.observe(req, d, d.Status, 0, start)
-			return false // the request body is left unread
+			lc.send(rw, req, d, start, 0)
+			return false
 		}
 	}
 
 	if ex := req.Header["Expect"]; len(ex) > 0 && req.ProtoAtLeast(1, 1) && !(len(ex) == 1 && strings.EqualFold(ex[0], "100-continue")) {
 		// As net/http's server: an expectation it cannot meet.
-		lc.answer(bw, nil, http.StatusExpectationFailed, "", true)
-		lc.observe(req, d, http.StatusExpectationFailed, 0, start)
+		lc.answer(req, d, start, http.StatusExpectationFailed, "")
 		return false
 	}
 	reqUpType := wire.UpgradeType(req.Header)
 	if !isPrint(reqUpType) {
-		lc.answer(bw, nil, http.StatusBadRequest, "proxy: invalid protocol in Upgrade\n", true)
+		lc.answer(req, d, start, http.StatusBadRequest, "proxy: invalid protocol in Upgrade\n")
 		return false
 	}
 	prepareOutbound(req, reqUpType, lc.forwardedFor)
@@ -444,7 +488,7 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 	}
 	defer func() {
 		if body != nil {
-			body.wait(lc.c)
+			lc.waitBody(body)
 		}
 	}()
 
@@ -461,13 +505,15 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 	}
 	if err != nil {
 		p.logf("proxy: upstream failed: socket %s: %s %s: %v", s.socket, req.Method, req.URL.RequestURI(), err)
-		lc.answer(bw, nil, http.StatusBadGateway, fmt.Sprintf("proxy: upstream socket %s: %v\n", s.socket, err), true)
-		lc.observe(req, d, http.StatusBadGateway, 0, start)
+		lc.answer(req, d, start, http.StatusBadGateway, fmt.Sprintf("proxy: upstream socket %s: %v\n", s.socket, err))
 		return false
 	}
 	if res.StatusCode == http.StatusSwitchingProtocols {
-		lc.upgrade(br, bw, req, res, reqUpType)
-		lc.observe(req, d, http.StatusSwitchingProtocols, 0, start)
+		if lc.upgrade(br, bw, req, res, reqUpType) {
+			lc.observe(req, d, http.StatusSwitchingProtocols, 0, start)
+		} else {
+			lc.answer(req, d, start, http.StatusBadGateway, "proxy: upstream switched protocols badly\n")
+		}
 		return false
 	}
 	defer s.transport.Release(res) // the head is out: a parked stream needs no header
@@ -482,6 +528,7 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 		// An upstream that answered before it read the whole upload: the
 		// rest cannot be told from the next request.
 		keep = false
+		lc.linger = true
 	}
 	cl := res.ContentLength
 	if !withBody && req.Method != http.MethodHead {
@@ -503,8 +550,7 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 	if err := wire.WriteResponseHead(bw, true, res.StatusCode, res.Status, res.Header, cl, chunked, !keep); err != nil {
 		res.Body.Close()
 		p.logf("proxy: upstream failed: %s %s: %v", req.Method, req.URL.RequestURI(), err)
-		lc.answer(bw, nil, http.StatusBadGateway, "proxy: invalid response header from upstream\n", true)
-		lc.observe(req, d, http.StatusBadGateway, 0, start)
+		lc.answer(req, d, start, http.StatusBadGateway, "proxy: invalid response header from upstream\n")
 		return false
 	}
 	var n int64
@@ -556,12 +602,9 @@ func (lc *leanConn) endExchange(req *http.Request, d policy.Decision, start time
 		return false // closed before the body's end: the client sees the truncation
 	}
 	res.Body.Close()
-	if err := bw.Flush(); err != nil {
-		lc.observe(req, d, res.StatusCode, n, start)
-		return false
-	}
+	// Reported before the last flush, as send's answers.
 	lc.observe(req, d, res.StatusCode, n, start)
-	return keep
+	return bw.Flush() == nil && keep
 }
 
 // observe reports a request to the Observer, as observedServe does for
@@ -573,7 +616,7 @@ func (lc *leanConn) observe(req *http.Request, d policy.Decision, status int, ou
 	}
 	o := Outcome{Req: req, Op: d.Op, Status: status, BytesOut: out, Duration: time.Since(start)}
 	if b, ok := req.Body.(*leanBody); ok {
-		b.wait(lc.c) // its count is final once the transport is done with it
+		lc.waitBody(b) // its count is final once the transport is done with it
 		o.BytesIn = b.n.Load()
 	}
 	switch {
@@ -821,26 +864,27 @@ func (b *leanBody) Close() error {
 // finished reports whether the body was read to its end.
 func (b *leanBody) finished() bool { return b.eof.Load() }
 
-// wait waits for the transport's writer to be done with the body, closing
-// the client connection first when it is not (its reads then fail).
-func (b *leanBody) wait(c net.Conn) {
+// waitBody waits for the transport's writer to be done with the request
+// body b. When it is not, the client connection's reads are made to fail
+// (a deadline in the past) so that the writer stops, and the connection
+// is done: the next request's read fails too, and it ends lingering.
+func (lc *leanConn) waitBody(b *leanBody) {
 	select {
 	case <-b.done:
 		return
 	default:
 	}
-	c.Close()
+	lc.c.SetReadDeadline(aLongTimeAgo)
+	lc.linger = true
 	<-b.done
 }
 
 // leanWriter is a minimal http.ResponseWriter for the answers the front
 // end makes itself (a policy's refusal).
 type leanWriter struct {
-	bw     *bufio.Writer
-	h      http.Header
-	code   int
-	body   []byte
-	header bool
+	h    http.Header
+	code int
+	body []byte
 }
 
 func (w *leanWriter) Header() http.Header {
@@ -864,19 +908,10 @@ func (w *leanWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// finish writes the answer and flushes it.
-func (w *leanWriter) finish(close bool) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	wire.WriteResponseHead(w.bw, true, w.code, "", w.Header(), int64(len(w.body)), false, close)
-	w.bw.Write(w.body)
-	w.bw.Flush()
-}
-
 // upgrade relays a 101: the head goes out alone, then both directions are
-// copied until both have ended (see serveUpgrade).
-func (lc *leanConn) upgrade(br *bufio.Reader, bw *bufio.Writer, req *http.Request, res *http.Response, reqUpType string) {
+// copied until both have ended (see serveUpgrade). It reports false, and
+// relays nothing, when the upstream switched protocols badly.
+func (lc *leanConn) upgrade(br *bufio.Reader, bw *bufio.Writer, req *http.Request, res *http.Response, reqUpType string) bool {
 	p := lc.s.rp
 	resUpType, err := checkSwitch(reqUpType, res)
 	ub, ok := res.Body.(*wire.UpgradeBody)
@@ -886,8 +921,7 @@ func (lc *leanConn) upgrade(br *bufio.Reader, bw *bufio.Writer, req *http.Reques
 	if err != nil {
 		res.Body.Close()
 		p.logf("proxy: upstream failed: %s %s: %v", req.Method, req.URL.RequestURI(), err)
-		lc.answer(bw, nil, http.StatusBadGateway, "proxy: upstream switched protocols badly\n", true)
-		return
+		return false
 	}
 	defer ub.Close()
 	h := res.Header
@@ -901,13 +935,13 @@ func (lc *leanConn) upgrade(br *bufio.Reader, bw *bufio.Writer, req *http.Reques
 	wire.WriteResponseHead(bw, true, res.StatusCode, status, h, -1, false, false)
 	if err := bw.Flush(); err != nil {
 		p.logf("proxy: client failed: %s %s: writing 101 response: %v", req.Method, req.URL.RequestURI(), err)
-		return
+		return true
 	}
 	uc, buffered := ub.Stream()
 	if len(buffered) > 0 {
 		if _, err := lc.c.Write(buffered); err != nil {
 			p.logf("proxy: client failed: %s %s: writing the stream after the 101: %v", req.Method, req.URL.RequestURI(), err)
-			return
+			return true
 		}
 	}
 	p.observeStream(StreamUpgraded, 1)
@@ -915,4 +949,5 @@ func (lc *leanConn) upgrade(br *bufio.Reader, bw *bufio.Writer, req *http.Reques
 	if err := relayStream(p.strategy(), lc.c, br, uc); err != nil {
 		p.logf("proxy: %s failed during upgraded stream: %s %s: %s: %v", err.side, req.Method, req.URL.RequestURI(), err.op, err.err)
 	}
+	return true
 }

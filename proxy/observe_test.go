@@ -136,18 +136,35 @@ func TestObserver(t *testing.T) {
 				check("blob", obs.next(t, "blob"), dockerapi.Unknown, Unchecked, 200, 0, size)
 			} else {
 				do("POST", "/containers/c1/exec", []byte("{}"))
-				got := obs.next(t, "refused exec")
-				check("refused exec", got, dockerapi.ContainerExec, Denied, 403, 0, 0)
-				if got.rule == "" {
-					t.Errorf("refused exec: no rule")
+				select {
+				case got := <-obs.got:
+					check("refused exec", got, dockerapi.ContainerExec, Denied, 403, 0, 0)
+					if got.rule == "" {
+						t.Errorf("refused exec: no rule")
+					}
+				default:
+					// A client that scrapes the metrics once it has its answer.
+					t.Errorf("refused exec: not reported by the time the client had its answer")
+					obs.next(t, "refused exec")
 				}
 			}
 
-			// An attach: the Outcome comes when the stream has ended.
+			// An Upgrade naming no protocol one can print: the front end's
+			// own answer, reported, and its stream gauge back to zero.
 			conn := f.dial(t)
+			io.WriteString(conn, "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: t\xe9\r\n\r\n")
+			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn.Close()
+			check("bad upgrade", obs.next(t, "bad upgrade"), dockerapi.SystemPing, verdict, res.StatusCode, 0, -1)
+
+			// An attach: the Outcome comes when the stream has ended.
+			conn = f.dial(t)
 			io.WriteString(conn, upgradeRequest)
 			br := bufio.NewReader(conn)
-			res, err := http.ReadResponse(br, nil)
+			res, err = http.ReadResponse(br, nil)
 			if err != nil || res.StatusCode != 101 {
 				t.Fatalf("attach: %v %v", res, err)
 			}

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -136,4 +137,55 @@ func TestPolicyAuditLine(t *testing.T) {
 	if strings.Contains(line, "secret-token") || strings.Count(line, "denied") != 1 {
 		t.Errorf("audit line %q: want one line, no X-Registry-Auth value", line)
 	}
+}
+
+// TestPolicyRefusalBeforeBody sends a refused upload the way clients do
+// (the head, then the body in later writes, the answer read meanwhile):
+// the client reads dockerd's refusal, and its writes of the rest of the
+// body do not fail (the docker CLI reported a broken pipe instead of the
+// refusal when the lean front end closed with the body unread). The lean
+// front end reads a body of any size while the client reads the answer;
+// net/http's server, under the handler modes, reads 256 KiB of it, then
+// gives the client 500 ms before it closes.
+func TestPolicyRefusalBeforeBody(t *testing.T) {
+	pol, err := policy.Preset("traefik")
+	if err != nil {
+		t.Fatal(err)
+	}
+	forEachSetup(t, func(t *testing.T, s Setup) {
+		size := 128 << 10
+		if s.Mode == ModeLean {
+			size = 16 << 20
+		}
+		up := startRecordingUpstream(t)
+		f := startFront(t, s, up.path, withPolicy(pol))
+		c := f.dial(t)
+		defer c.Close()
+		io.WriteString(c, fmt.Sprintf("POST /images/load HTTP/1.1\r\nHost: d\r\nContent-Type: application/x-tar\r\nContent-Length: %d\r\n\r\n", size))
+		wrote := make(chan error, 1)
+		go func() {
+			piece := make([]byte, 64<<10)
+			var err error
+			for n := 0; n < size && err == nil; n += len(piece) {
+				_, err = c.Write(piece)
+			}
+			wrote <- err
+		}()
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("reading the refusal: %v", err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "sockproxy") {
+			t.Errorf("got %s %q; want 403 with dockerd's message", res.Status, body)
+		}
+		if err := <-wrote; err != nil {
+			t.Errorf("writing the body after the head: %v; want the front end to read it while the client reads the refusal", err)
+		}
+		c.Close()
+		up.Close()
+		if got := up.requests(); len(got) != 0 {
+			t.Errorf("upstream saw %v", got)
+		}
+	})
 }
