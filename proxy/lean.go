@@ -381,7 +381,7 @@ func (lc *leanConn) exchanges() (parked bool) {
 	s := lc.s
 	if lc.rr == nil { // a new connection, or one whose stream parked
 		lc.rr = wire.NewRequestReader(lc.br, s.maxHeaderBytes)
-		lc.rr.Src = lc.c
+		lc.rr.Src, lc.rr.Under = lc.c, lc.io
 	}
 	for {
 		lc.idle.Store(true)
@@ -483,6 +483,10 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 	if req.Body != nil && req.Body != http.NoBody {
 		body = &leanBody{rc: req.Body, done: make(chan struct{})}
 		req.Body = body
+		if fr, ok := body.rc.(wire.FramedReader); ok {
+			// A chunked upload goes on with the client's own framing.
+			req.Body = leanFramedBody{body, fr}
+		}
 	} else {
 		req.Body = nil
 	}
@@ -615,7 +619,7 @@ func (lc *leanConn) observe(req *http.Request, d policy.Decision, status int, ou
 		return
 	}
 	o := Outcome{Req: req, Op: d.Op, Status: status, BytesOut: out, Duration: time.Since(start)}
-	if b, ok := req.Body.(*leanBody); ok {
+	if b := leanUpload(req); b != nil {
 		lc.waitBody(b) // its count is final once the transport is done with it
 		o.BytesIn = b.n.Load()
 	}
@@ -745,14 +749,6 @@ func (lc *leanConn) idleStream(bw *bufio.Writer, cb *wire.ChunkedBody) (*bufio.W
 	return lc.bw, nil
 }
 
-// framedBufs are relayFramed's buffers: a read of the upstream's
-// connection and a write to the client's each, for as many chunks as came
-// together (the upstream's socket buffer holds about 200 KiB).
-var framedBufs = sync.Pool{New: func() any {
-	b := make([]byte, 256<<10)
-	return &b
-}}
-
 // relayFramed relays a chunked body to an HTTP/1.1 client with the
 // upstream's own framing, validated as it passes (wire.ChunkedBody's
 // ReadFramed): one read and one write for the chunks that came together,
@@ -766,7 +762,7 @@ func (lc *leanConn) relayFramed(bw *bufio.Writer, cb *wire.ChunkedBody, trailer 
 	var bp *[]byte
 	defer func() {
 		if bp != nil {
-			framedBufs.Put(bp)
+			wire.FramedBufs.Put(bp)
 		}
 	}()
 	idle := !cb.ReadyNow()
@@ -775,7 +771,7 @@ func (lc *leanConn) relayFramed(bw *bufio.Writer, cb *wire.ChunkedBody, trailer 
 			// Flushed (the head before the first chunk is waited for: a
 			// client may wait on it), every buffer lent while it waits.
 			if bp != nil {
-				framedBufs.Put(bp)
+				wire.FramedBufs.Put(bp)
 				bp = nil
 			}
 			var err error
@@ -784,7 +780,7 @@ func (lc *leanConn) relayFramed(bw *bufio.Writer, cb *wire.ChunkedBody, trailer 
 			}
 		}
 		if bp == nil {
-			bp = framedBufs.Get().(*[]byte)
+			bp = wire.FramedBufs.Get().(*[]byte)
 		}
 		framed, payload, err := cb.ReadFramed(*bp)
 		if len(framed) > 0 {
@@ -863,6 +859,33 @@ func (b *leanBody) Close() error {
 
 // finished reports whether the body was read to its end.
 func (b *leanBody) finished() bool { return b.eof.Load() }
+
+// leanFramedBody is a chunked upload the transport sends on with the
+// client's own framing (wire.FramedReader), counted as leanBody counts.
+type leanFramedBody struct {
+	*leanBody
+	fr wire.FramedReader
+}
+
+func (b leanFramedBody) ReadFramed(buf []byte) ([]byte, int, error) {
+	framed, payload, err := b.fr.ReadFramed(buf)
+	b.n.Add(int64(payload))
+	if err == io.EOF {
+		b.eof.Store(true)
+	}
+	return framed, payload, err
+}
+
+// leanUpload returns the leanBody of req's exchange, if it has one.
+func leanUpload(req *http.Request) *leanBody {
+	switch b := req.Body.(type) {
+	case *leanBody:
+		return b
+	case leanFramedBody:
+		return b.leanBody
+	}
+	return nil
+}
 
 // waitBody waits for the transport's writer to be done with the request
 // body b. When it is not, the client connection's reads are made to fail

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sockproxylab/sockproxy/internal/testsock"
 )
 
 // framedBody is a chunked body the upstream frames in ways a re-chunking
@@ -98,4 +100,61 @@ func clipped(b []byte) []byte {
 		return b[:80]
 	}
 	return b
+}
+
+// TestLeanPassesUploadFraming checks that a chunked upload reaches the
+// upstream with the client's own framing, byte for byte up to the last
+// chunk (extensions, leading zeros, a size line split across two writes),
+// then a last chunk of the proxy's (a trailer is not sent on), and that
+// the connection carries the request pipelined behind it.
+func TestLeanPassesUploadFraming(t *testing.T) {
+	pieces, want := framedBody()
+	got := make(chan string, 2)
+	up := startScripted(t, func(n int64, c net.Conn, br *bufio.Reader) {
+		c.SetDeadline(time.Now().Add(testDeadline))
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			if req.URL.Path == "/build" {
+				// The raw body, up to its end: the framing as it arrived.
+				var raw bytes.Buffer
+				for !bytes.HasSuffix(raw.Bytes(), []byte("\r\n0\r\n\r\n")) {
+					b, err := br.ReadByte()
+					if err != nil {
+						return
+					}
+					raw.WriteByte(b)
+				}
+				got <- raw.String()
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	f := startFront(t, Setup{Mode: ModeLean, Transport: TransportRaw}, up.path)
+	c := f.dial(t)
+	io.WriteString(c, "POST /build HTTP/1.1\r\nHost: docker\r\nTransfer-Encoding: chunked\r\n\r\n")
+	for _, p := range pieces {
+		io.WriteString(c, p)
+	}
+	io.WriteString(c, "0\r\nX-T: v\r\n\r\nGET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n")
+	br := bufio.NewReader(c)
+	for _, path := range []string{"/build", "/_ping"} {
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 || string(body) != "ok" {
+			t.Fatalf("%s: got %s %q", path, res.Status, body)
+		}
+	}
+	raw, err := testsock.WaitFor(got, "the upload")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw != want+"0\r\n\r\n" {
+		t.Fatalf("upstream got framing %q…; want the client's %q… and a last chunk", clipped([]byte(raw)), clipped([]byte(want)))
+	}
 }

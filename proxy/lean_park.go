@@ -106,7 +106,9 @@ func (lc *leanConn) waitStream(cb *wire.ChunkedBody) bool {
 // and takes what parking needs: its sockets' descriptors (lc.pfd) and the
 // upstream's read buffer (cb.Park).
 func (lc *leanConn) prepark(cb *wire.ChunkedBody) bool {
-	if lc.bw != nil || lc.br.Buffered() > 0 || lc.s.poller() == nil {
+	// The request reader's count includes bytes it put back and the read
+	// buffer has yet to take (a resumed stream has none: no reader yet).
+	if lc.bw != nil || lc.br.Buffered() > 0 || lc.rr != nil && lc.rr.Buffered() > 0 || lc.s.poller() == nil {
 		return false
 	}
 	sc, ok := sockio.Unwrap(lc.c).(syscall.Conn)

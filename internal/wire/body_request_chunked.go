@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -127,7 +128,7 @@ func (b *requestChunkedBody) nextChunk() error {
 	// the chunk's data, are free; more than 16 KiB beyond that is abuse.
 	b.excess += int64(lineLen) + 2 - 16 - 2*n
 	b.excess = max(b.excess, 0)
-	if b.excess > 16<<10 {
+	if b.excess > maxChunkExcess {
 		return badRequest("chunked encoding with too much non-data")
 	}
 	if n > 0 {
@@ -172,6 +173,80 @@ func (b *requestChunkedBody) Span() ([]byte, *io.LimitedReader, error) {
 	head := b.r.span(&b.rest, &b.n)
 	b.needCRLF = true
 	return head, &b.rest, nil
+}
+
+// maxChunkExcess is how much framing beyond what its payload pays for a
+// request body may have (net/http's chunkedReader: 16 bytes per chunk and
+// twice its data are free).
+const maxChunkExcess = 16 << 10
+
+// ReadFramed reads the body's chunks, framing included, into buf and
+// returns the bytes to send on as they are, as [ChunkedBody.ReadFramed]
+// does for a response: size lines with their extensions, payload and
+// CRLFs, validated as they pass (as strictly as Read, net/http's framing
+// limit included), payload counting the chunk data among them. It returns
+// what the read buffer holds, else what one read of the connection brings
+// (many chunks per system call); it blocks until some bytes pass. Bytes it
+// read past them (part of a size line, the last chunk, the trailer, a
+// pipelined request) go back before [RequestReader.Under].
+//
+// At the last chunk it returns io.EOF, the body's own reading having read
+// that chunk and the trailer into the request's Trailer: the caller
+// writes the last chunk itself. Malformed framing is a *RequestError, and
+// a connection that ends mid-body io.ErrUnexpectedEOF, after the valid
+// bytes before them (framed holds those). buf must hold at least
+// [MinFramedBuf] bytes; Read and ReadFramed may follow one another.
+func (b *requestChunkedBody) ReadFramed(buf []byte) (framed []byte, payload int, err error) {
+	if b.err == nil && b.rest.N > 0 {
+		b.err = io.ErrUnexpectedEOF // a span's rest not moved to its end
+	}
+	if b.err != nil {
+		return nil, 0, b.err
+	}
+	if b.eof {
+		return nil, 0, io.EOF
+	}
+	if len(buf) < MinFramedBuf {
+		return nil, 0, fmt.Errorf("wire: ReadFramed: a %d-byte buffer; want at least %d", len(buf), MinFramedBuf)
+	}
+	r := b.r
+	if r.Under == nil && r.Src == nil {
+		return nil, 0, errors.New("wire: ReadFramed: the RequestReader has neither Under nor Src")
+	}
+	s := chunkScan{n: b.n, crlf: b.needCRLF, limit: true, excess: b.excess}
+	n, pass := 0, 0 // bytes in buf, of which pass are validated
+	for {
+		// What br buffers, else one read of the connection.
+		m, rerr := r.br.Read(buf[n:])
+		n += m
+		k, pl, serr := s.scan(buf[pass:n])
+		pass += k
+		payload += pl
+		b.n, b.needCRLF, b.excess = s.n, s.crlf, s.excess
+		switch {
+		case serr != nil:
+			b.err = bodyError(serr)
+			return buf[:pass], payload, b.err
+		case s.last:
+			r.unread(buf[pass:n])
+			if pass > 0 {
+				return buf[:pass], payload, nil
+			}
+			return nil, 0, b.startChunk() // the last chunk and the trailer: io.EOF
+		case pass > 0:
+			r.unread(buf[pass:n])
+			return buf[:pass], payload, nil
+		case rerr != nil:
+			if rerr == io.EOF {
+				rerr = io.ErrUnexpectedEOF
+			}
+			b.err = rerr
+			return nil, 0, b.err
+		case m == 0:
+			b.err = io.ErrNoProgress
+			return nil, 0, b.err
+		}
+	}
 }
 
 // bodyError turns a framing error into a *RequestError; a read failure

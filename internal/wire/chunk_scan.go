@@ -23,6 +23,12 @@ type chunkScan struct {
 	n    int64 // payload bytes left in the current chunk
 	crlf bool  // the current chunk's payload has passed; its CRLF has not
 	last bool  // stopped before the last chunk's size line
+
+	// limit counts framing against payload as a request body's reading
+	// does (net/http's server rule, see requestChunkedBody.nextChunk):
+	// excess is the framing not yet paid for.
+	limit  bool
+	excess int64
 }
 
 // scan validates p's leading bytes and returns how many of them may pass
@@ -72,6 +78,12 @@ func (s *chunkScan) scan(p []byte) (n, payload int, err error) {
 			if size == 0 {
 				s.last = true
 				return n, payload, nil
+			}
+			if s.limit {
+				s.excess = max(s.excess+int64(len(line))+2-16-2*size, 0)
+				if s.excess > maxChunkExcess {
+					return n, payload, fmt.Errorf("%w: chunked encoding with too much non-data", errMalformed)
+				}
 			}
 			n += i + 1
 			s.n = size

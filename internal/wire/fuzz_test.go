@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // FuzzRawResponse feeds arbitrary bytes to the raw transport's response
@@ -156,6 +157,7 @@ func FuzzRequestReader(f *testing.F) {
 		if !reflect.DeepEqual(req.Header, goReq.Header) {
 			t.Fatalf("%q: got header %q; net/http %q", data, req.Header, goReq.Header)
 		}
+		checkFramed(t, data, rr, body, bodyErr, req.Trailer)
 		if bodyErr != nil {
 			return
 		}
@@ -166,6 +168,39 @@ func FuzzRequestReader(f *testing.F) {
 			t.Fatalf("%q: got body %q trailer %q; net/http %q %q", data, body, req.Trailer, goBody, goReq.Trailer)
 		}
 	})
+}
+
+// checkFramed reads data's first request again, its chunked body with
+// ReadFramed through a reader that returns half of what is asked: the
+// same body (decoded from what passed) and trailer as Read's, or an error
+// where Read failed; then the same next request as rr reads.
+func checkFramed(t *testing.T, data []byte, rr *RequestReader, body []byte, bodyErr error, trailer http.Header) {
+	src := iotest.HalfReader(bytes.NewReader(data))
+	fr := NewRequestReader(bufio.NewReader(src), 0)
+	fr.Under = src
+	req := new(http.Request)
+	if err := fr.Read(req); err != nil {
+		t.Fatalf("%q: read again: %v", data, err)
+	}
+	b, ok := req.Body.(FramedReader)
+	if !ok {
+		return
+	}
+	got, err := readFramed(b, MinFramedBuf)
+	if (err != nil) != (bodyErr != nil) {
+		t.Fatalf("%q: ReadFramed %q, %v; Read %q, %v", data, got, err, body, bodyErr)
+	}
+	if err != nil {
+		return
+	}
+	if !bytes.Equal(got, body) || !reflect.DeepEqual(req.Trailer, trailer) {
+		t.Fatalf("%q: ReadFramed %q trailer %q; Read %q %q", data, got, req.Trailer, body, trailer)
+	}
+	next, nextF := new(http.Request), new(http.Request)
+	err, errF := rr.Read(next), fr.Read(nextF)
+	if (err != nil) != (errF != nil) || err == nil && (next.Method != nextF.Method || next.RequestURI != nextF.RequestURI) {
+		t.Fatalf("%q: next request after ReadFramed %s %s, %v; after Read %s %s, %v", data, nextF.Method, nextF.RequestURI, errF, next.Method, next.RequestURI, err)
+	}
 }
 
 // goReadRequest reads data's first request as net/http's server does.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 
 	bodycopy "github.com/sockproxylab/sockproxy/copy"
 )
@@ -107,7 +108,9 @@ func writeRequestHead(w *bufio.Writer, req *http.Request, body io.ReadCloser) (c
 // writeBody sends the request body, exactly n bytes or (chunked) each
 // piece as one chunk as it comes (an upload may be a stream), with copy's
 // loop: a body that ends early is a read failure wrapping
-// io.ErrUnexpectedEOF. It closes body when done.
+// io.ErrUnexpectedEOF. A chunked body that is a [FramedReader] (the
+// [RequestReader]'s) goes with the client's own framing (writeFramed). It
+// closes body when done.
 func writeBody(w *bufio.Writer, body io.ReadCloser, n int64, chunked bool) error {
 	defer body.Close()
 	if !chunked {
@@ -116,9 +119,57 @@ func writeBody(w *bufio.Writer, body io.ReadCloser, n int64, chunked bool) error
 		}
 		return w.Flush()
 	}
+	if fr, ok := body.(FramedReader); ok {
+		return writeFramed(w, fr)
+	}
 	cw := ChunkWriter{W: w}
 	if _, err := bodycopy.Pooled.Copy(context.Background(), &cw, body, -1); err != nil {
 		return err
 	}
+	return cw.End(nil)
+}
+
+// FramedReader is a chunked body that hands out its chunks with their
+// framing, validated, to be sent on as they are (ReadFramed of the
+// request and response bodies).
+type FramedReader interface {
+	ReadFramed(buf []byte) (framed []byte, payload int, err error)
+}
+
+// FramedBufs are buffers for ReadFramed: one read and one write for as
+// many chunks as came together (a Unix socket's buffer holds about
+// 200 KiB). Get returns a *[]byte.
+var FramedBufs = sync.Pool{New: func() any {
+	b := make([]byte, 256<<10)
+	return &b
+}}
+
+// writeFramed sends a chunked request body with its own framing: what
+// one read of the client brought goes out in one write, never re-chunked;
+// the last chunk is written anew (the trailer, read into the request's
+// Trailer, is not sent, as writeBody's chunks send none). Errors are
+// copy's: which side failed.
+func writeFramed(w *bufio.Writer, fr FramedReader) error {
+	bp := FramedBufs.Get().(*[]byte)
+	defer FramedBufs.Put(bp)
+	for {
+		framed, _, err := fr.ReadFramed(*bp)
+		if len(framed) > 0 {
+			_, werr := w.Write(framed)
+			if werr == nil {
+				werr = w.Flush()
+			}
+			if werr != nil {
+				return &bodycopy.Error{Side: bodycopy.SideWrite, Err: werr}
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return &bodycopy.Error{Side: bodycopy.SideRead, Err: err}
+		}
+	}
+	cw := ChunkWriter{W: w}
 	return cw.End(nil)
 }

@@ -51,6 +51,10 @@ type RequestReader struct {
 	// (correct, never spliced).
 	Src io.Reader
 
+	// Under is what br reads from (Src when nil): the bytes a chunked
+	// body's ReadFramed read past what it passed go back before it.
+	Under io.Reader
+
 	br  *bufio.Reader
 	max int
 
@@ -63,6 +67,7 @@ type RequestReader struct {
 	chunked requestChunkedBody
 	body    interface{ done() bool } // the current request's body, nil for none
 	noCache [1]string
+	pre     prefixReader // br's reader after unread
 }
 
 // NewRequestReader returns a reader of the requests buffered by br, whose
@@ -81,7 +86,7 @@ func NewRequestReader(br *bufio.Reader, maxHeaderBytes int) *RequestReader {
 
 // Buffered returns the number of bytes buffered behind what was read: the
 // start of a pipelined request once the current body is read.
-func (r *RequestReader) Buffered() int { return r.br.Buffered() }
+func (r *RequestReader) Buffered() int { return r.br.Buffered() + len(r.pre.p) }
 
 // Read reads the next request head into req, which the caller passes
 // again for the next request: its Header map is cleared and reused (a
@@ -355,6 +360,23 @@ func (r *RequestReader) readBody(p []byte, left *int64) (int, error) {
 		err = io.ErrUnexpectedEOF
 	}
 	return n, err
+}
+
+// unread puts p back before the connection's next bytes, and with it what
+// br still buffers and what an earlier unread left: br reads them first.
+func (r *RequestReader) unread(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	under := r.Under
+	if under == nil {
+		under = r.Src
+	}
+	buffered, _ := r.br.Peek(r.br.Buffered())
+	back := make([]byte, 0, len(p)+len(buffered)+len(r.pre.p))
+	back = append(append(append(back, p...), buffered...), r.pre.p...)
+	r.pre = prefixReader{p: back, r: under}
+	r.br.Reset(&r.pre)
 }
 
 // span hands out the next *left bytes of a body as a span (see

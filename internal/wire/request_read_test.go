@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -231,7 +232,8 @@ func TestRequestReaderPipelined(t *testing.T) {
 		{"GET", "/v1.47/containers/json", ""}, {"POST", "/images/load", "hello"}, {"POST", "/build", "abcdefg"},
 		{"PUT", "/archive", "xyz"}, {"POST", "/build", "hi"}, {"GET", "/_ping", ""},
 	}
-	for _, span := range []bool{false, true} {
+	for _, how := range []string{"read", "span", "framed"} {
+		span := how == "span"
 		for _, size := range []int{16, 4096} {
 			src := iotest.HalfReader(strings.NewReader(in))
 			br := bufio.NewReaderSize(src, size)
@@ -245,9 +247,13 @@ func TestRequestReaderPipelined(t *testing.T) {
 				}
 				var body []byte
 				var err error
-				if span {
+				fr, framed := req.Body.(FramedReader)
+				switch {
+				case span:
 					body, err = readSpans(req.Body)
-				} else {
+				case how == "framed" && framed:
+					body, err = readFramed(fr, MinFramedBuf)
+				default:
 					body, err = io.ReadAll(iotest.OneByteReader(req.Body))
 				}
 				if err != nil {
@@ -274,6 +280,31 @@ func TestRequestReaderPipelined(t *testing.T) {
 			}
 		}
 	}
+}
+
+// readFramed reads a chunked request body with ReadFramed through a buffer
+// of size bytes and returns its payload, decoded by net/http's chunked
+// reader from the bytes handed out.
+func readFramed(fr FramedReader, size int) ([]byte, error) {
+	buf := make([]byte, size)
+	var all []byte
+	total := 0
+	for {
+		p, n, err := fr.ReadFramed(buf)
+		all = append(all, p...)
+		total += n
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	body, err := goDechunk(append(all, "0\r\n\r\n"...))
+	if err == nil && len(body) != total {
+		err = fmt.Errorf("payload counted %d; decoded %d", total, len(body))
+	}
+	return body, err
 }
 
 // readSpans reads a body through its Span method, as a splicing copy does.
