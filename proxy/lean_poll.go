@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"unsafe"
 )
 
 // This file is the lean front end's poller: the one goroutine that waits
@@ -120,9 +121,16 @@ func (p *leanPoller) run(rc syscall.RawConn) {
 	var n int
 	var werr error
 	wait := func(fd uintptr) bool {
-		n, werr = syscall.EpollWait(int(fd), events, 0)
-		if werr == syscall.EINTR {
-			n, werr = 0, nil
+		// A raw system call: with a zero timeout it cannot block, and a
+		// scheduled one (syscall.EpollWait) wakes the runtime's monitor
+		// thread on a process that idled until this event.
+		r, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_WAIT, fd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+		n, werr = int(r), nil
+		switch {
+		case e == syscall.EINTR:
+			n = 0
+		case e != 0:
+			n, werr = 0, e
 		}
 		return werr != nil || n > 0 // nothing yet: the runtime waits for the fd to be readable
 	}
