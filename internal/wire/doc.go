@@ -8,14 +8,15 @@
 //	file             what
 //	transport.go     Transport: the pool (getConn, putIdle), RoundTrip, retries
 //	conn.go          one connection: its buffers, the unsolicited-bytes probe, the wait without a buffer
-//	request.go       the request head and body writer
+//	request.go       the request head and body writer (a FramedReader's chunks sent as they came)
 //	head.go          the head reader shared by both directions: lines, fields, keys, values
 //	response.go      the status line and the 1xx loop
 //	framing.go       how a response is delimited: Content-Length, chunked, close, none
 //	finish.go        a response's end on its connection: back to the pool or closed
 //	chunked.go       chunked framing alone: the size line reader and the chunk writer
+//	chunk_scan.go    chunked framing validated as it passes (ReadFramed, both directions)
 //	body_length.go   a Content-Length body (one splice span)
-//	body_chunked.go  a chunked body (one span per chunk; parkable)
+//	body_chunked.go  a chunked body (one span per chunk; framed relay; parkable)
 //	body_close.go    a body delimited by the connection's end
 //	body_upgrade.go  a 101's connection
 //	token.go         header tokens
@@ -26,7 +27,7 @@
 //	file                     what
 //	request_read.go          RequestReader: a request head into a reused http.Request, framing, RequestError
 //	body_request_length.go   a request's Content-Length body (one splice span)
-//	body_request_chunked.go  a request's chunked body (one span per chunk; trailer)
+//	body_request_chunked.go  a request's chunked body (one span per chunk; framed pass-through; trailer)
 //	response_write.go        WriteResponseHead: status line, fields, framing fields
 //
 // The head reader and writer work on a connection's bufio buffers, not on
@@ -39,6 +40,7 @@
 // proxy.RawTransport, and uses beyond RoundTrip only a 1xx hook
 // ([Transport.RoundTripInformed]), the release of a relayed response's
 // header ([Transport.Release]), and the stream bodies' methods to splice,
-// wait without a buffer and park ([ChunkedBody], [UpgradeBody]). Its bodies
-// are copy.SpliceSources and copy.ReadWaiters.
+// wait without a buffer and park ([ChunkedBody], [UpgradeBody]), and to
+// pass chunk framing through ([FramedReader], [FramedBufs]). Its bodies are
+// copy.SpliceSources and copy.ReadWaiters.
 package wire

@@ -389,8 +389,8 @@ func (r *RequestReader) span(rest *io.LimitedReader, left *int64) []byte {
 	head, _ := r.br.Peek(k)
 	r.br.Discard(k)
 	var src io.Reader = r.br
-	if r.Src != nil {
-		src = r.Src
+	if r.Src != nil && len(r.pre.p) == 0 {
+		src = r.Src // not while bytes put back (unread) wait before it
 	}
 	*rest = io.LimitedReader{R: src, N: *left - int64(k)}
 	*left = 0
