@@ -203,6 +203,7 @@ type leanConn struct {
 
 	// Parking (lean_park.go).
 	mayPark bool        // the exchange's stream may park (no request body, parking on)
+	woken   bool        // the exchange's stream was parked and resumed: it parks again after leanRepark
 	st      *leanStream // the parked exchange; nil when not parked
 	pfd     [2]int      // the client's and upstream's sockets, while parked
 }
@@ -498,6 +499,7 @@ func (lc *leanConn) exchange(br *bufio.Reader, bw *bufio.Writer, req *http.Reque
 
 	lc.inf.bw, lc.inf.http10 = bw, !http11
 	lc.mayPark = body == nil && p.parkIdle() >= 0
+	lc.woken = false
 	if body == nil {
 		// Watched only with no upload in flight: the watch's wait would
 		// contend with the body's reads for the connection.

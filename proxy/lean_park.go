@@ -82,6 +82,15 @@ func (s *leanServer) stopPollerLocked() []*leanConn {
 	return parked
 }
 
+// leanRepark is how long a stream that an event woke from parking waits
+// for the next one before it parks again (when the park delay is
+// shorter): events that come in a run (a burst, a steady trickle) are
+// relayed without a wake-up through the poller each, while a stream
+// opened and left idle still parks after the park delay, so that many
+// streams opened together do not wait unparked together (the memory that
+// costs stays in the process: results/2026-12-07-3b85281-parkidle50).
+const leanRepark = 50 * time.Millisecond
+
 // waitStream waits, holding no write buffer, until the idle stream cb
 // has something to relay, watching the client meanwhile; or it reports
 // true when the stream stayed idle for the park delay and is ready to
@@ -89,7 +98,11 @@ func (s *leanServer) stopPollerLocked() []*leanConn {
 func (lc *leanConn) waitStream(cb *wire.ChunkedBody) bool {
 	lc.lendWriter()
 	if lc.mayPark {
-		if !cb.WaitIdle(lc.s.rp.parkIdle()) {
+		d := lc.s.rp.parkIdle()
+		if lc.woken {
+			d = max(d, leanRepark)
+		}
+		if !cb.WaitIdle(d) {
 			return false // something to relay, or a failure Span reports
 		}
 		if lc.prepark(cb) {
@@ -181,6 +194,7 @@ func (lc *leanConn) park() {
 func (lc *leanConn) resume() {
 	st := lc.st
 	lc.st = nil
+	lc.woken = true
 	lc.s.rp.observeStream(StreamParked, -1)
 	lc.s.rp.observeStream(StreamActive, 1) // observe ends it
 	lc.takeReader()
