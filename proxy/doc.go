@@ -205,6 +205,8 @@
 // end owns the connection). Shutdown waits for parked streams as for any
 // exchange in flight; Close, or a Shutdown that runs out of time, closes
 // them. Bytes the client pipelined behind the stream keep it unparked.
+// A stream an event resumed waits for its next event for at least 50 ms
+// before it parks again, so that events in a run are not a wake-up each.
 //
 // # Half-closes and the transport
 //

@@ -89,6 +89,8 @@ type ReverseProxy struct {
 	// request (keep-alive is kept), or is closed where it cannot.
 	//
 	// If zero, [DefaultParkIdle] is used; a negative ParkIdle never parks.
+	// The lean front end parks a stream that an event resumed again only
+	// after at least 50 ms.
 	ParkIdle time.Duration
 
 	// Policy decides, before anything reaches the upstream, which Docker
