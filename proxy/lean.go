@@ -890,17 +890,22 @@ func leanUpload(req *http.Request) *leanBody {
 }
 
 // waitBody waits for the transport's writer to be done with the request
-// body b. When it is not, the client connection's reads are made to fail
-// (a deadline in the past) so that the writer stops, and the connection
-// is done: the next request's read fails too, and it ends lingering.
+// body b. A body read to its end is left to the writer, which is sending
+// its last bytes and closing it (the answer may come first: an upstream
+// answers once it has the last chunk). One the writer still reads is
+// stopped: the client connection's reads are made to fail (a deadline in
+// the past), and the connection is done: the next request's read fails
+// too, and it ends lingering.
 func (lc *leanConn) waitBody(b *leanBody) {
 	select {
 	case <-b.done:
 		return
 	default:
 	}
-	lc.c.SetReadDeadline(aLongTimeAgo)
-	lc.linger = true
+	if !b.finished() {
+		lc.c.SetReadDeadline(aLongTimeAgo)
+		lc.linger = true
+	}
 	<-b.done
 }
 

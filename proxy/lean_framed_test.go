@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -156,5 +157,39 @@ func TestLeanPassesUploadFraming(t *testing.T) {
 	}
 	if raw != want+"0\r\n\r\n" {
 		t.Fatalf("upstream got framing %q…; want the client's %q… and a last chunk", clipped([]byte(raw)), clipped([]byte(want)))
+	}
+}
+
+// TestLeanUploadsKeepAlive sends chunked uploads one after the other on
+// one keep-alive connection, each answered as soon as the upstream has its
+// last chunk: the answer can reach the front end before the transport's
+// writer has closed the body, and the connection must then carry the next
+// upload (the front end interrupted that writer and dropped the connection,
+// and the client's next upload failed on it).
+func TestLeanUploadsKeepAlive(t *testing.T) {
+	up := startScripted(t, func(n int64, c net.Conn, br *bufio.Reader) {
+		c.SetDeadline(time.Now().Add(testDeadline))
+		for {
+			_, body, err := readRequest(br)
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%d", len(strconv.Itoa(len(body))), len(body))
+		}
+	})
+	f := startFront(t, Setup{Mode: ModeLean, Transport: TransportRaw}, up.path)
+	c := f.dial(t)
+	br := bufio.NewReader(c)
+	chunk := strings.Repeat("x", 32<<10)
+	for i := range 200 {
+		fmt.Fprintf(c, "POST /images/load HTTP/1.1\r\nHost: docker\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n", len(chunk), chunk, i+1, chunk[:i+1])
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("upload %d: %v", i, err)
+		}
+		body, err := io.ReadAll(res.Body)
+		if want := strconv.Itoa(len(chunk) + i + 1); err != nil || string(body) != want || res.Close {
+			t.Fatalf("upload %d: got %q, %v, close %v; want %s on a kept connection", i, body, err, res.Close, want)
+		}
 	}
 }
