@@ -124,11 +124,8 @@ func (b *requestChunkedBody) nextChunk() error {
 	if err != nil {
 		return bodyError(err)
 	}
-	// net/http's chunkedReader: 16 bytes of framing per chunk, and twice
-	// the chunk's data, are free; more than 16 KiB beyond that is abuse.
-	b.excess += int64(lineLen) + 2 - 16 - 2*n
-	b.excess = max(b.excess, 0)
-	if b.excess > maxChunkExcess {
+	var ok bool
+	if b.excess, ok = chargeFraming(b.excess, lineLen, n); !ok {
 		return badRequest("chunked encoding with too much non-data")
 	}
 	if n > 0 {
@@ -177,8 +174,18 @@ func (b *requestChunkedBody) Span() ([]byte, *io.LimitedReader, error) {
 
 // maxChunkExcess is how much framing beyond what its payload pays for a
 // request body may have (net/http's chunkedReader: 16 bytes per chunk and
-// twice its data are free).
+// twice its data are free; more than 16 KiB beyond that is abuse).
 const maxChunkExcess = 16 << 10
+
+// chargeFraming adds a chunk's framing (its size line, lineLen bytes
+// without the CRLF, and the CRLF after its data) to excess, less what its
+// size bytes of data pay for, as net/http's chunkedReader counts; ok is
+// false when the result passes maxChunkExcess. Read (nextChunk) and
+// ReadFramed (chunkScan) charge each chunk with it.
+func chargeFraming(excess int64, lineLen int, size int64) (_ int64, ok bool) {
+	excess = max(excess+int64(lineLen)+2-16-2*size, 0)
+	return excess, excess <= maxChunkExcess
+}
 
 // ReadFramed reads the body's chunks, framing included, into buf and
 // returns the bytes to send on as they are, as [ChunkedBody.ReadFramed]

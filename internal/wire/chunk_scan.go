@@ -80,8 +80,8 @@ func (s *chunkScan) scan(p []byte) (n, payload int, err error) {
 				return n, payload, nil
 			}
 			if s.limit {
-				s.excess = max(s.excess+int64(len(line))+2-16-2*size, 0)
-				if s.excess > maxChunkExcess {
+				var ok bool
+				if s.excess, ok = chargeFraming(s.excess, len(line), size); !ok {
 					return n, payload, fmt.Errorf("%w: chunked encoding with too much non-data", errMalformed)
 				}
 			}
