@@ -199,6 +199,24 @@ func TestRequestReaderBodyErrors(t *testing.T) {
 			if got := statusOf(err); got != c.status || c.is != nil && !errors.Is(err, c.is) {
 				t.Fatalf("got %v; want status %d or %v", err, c.status, c.is)
 			}
+			// The same verdict when the chunked body passes framed.
+			src := strings.NewReader(c.in)
+			rr := NewRequestReader(bufio.NewReader(src), 0)
+			rr.Under = src
+			req := new(http.Request)
+			if err := rr.Read(req); err != nil {
+				t.Fatal(err)
+			}
+			fr, ok := req.Body.(FramedReader)
+			if !ok {
+				return
+			}
+			if body, err = readFramed(fr, MinFramedBuf); err == nil {
+				t.Fatalf("ReadFramed: body %q without an error", body)
+			}
+			if got := statusOf(err); got != c.status || c.is != nil && !errors.Is(err, c.is) {
+				t.Fatalf("ReadFramed: got %v; want status %d or %v", err, c.status, c.is)
+			}
 		})
 	}
 }
