@@ -81,10 +81,10 @@ func TestChunkScan(t *testing.T) {
 	}
 }
 
-// readAllFramed reads b with ReadFramed through a buffer of size bytes and
-// returns what it handed out and the error that ended it (nil at the
-// body's end).
-func readAllFramed(b *ChunkedBody, size int) (framed []byte, payload int, err error) {
+// readAllFramed reads b (a response's or a request's chunked body) with
+// ReadFramed through a buffer of size bytes and returns what it handed out
+// and the error that ended it (nil at the body's end).
+func readAllFramed(b FramedReader, size int) (framed []byte, payload int, err error) {
 	buf := make([]byte, size)
 	for empty := 0; ; {
 		p, n, err := b.ReadFramed(buf)

@@ -304,19 +304,9 @@ func TestRequestReaderPipelined(t *testing.T) {
 // of size bytes and returns its payload, decoded by net/http's chunked
 // reader from the bytes handed out.
 func readFramed(fr FramedReader, size int) ([]byte, error) {
-	buf := make([]byte, size)
-	var all []byte
-	total := 0
-	for {
-		p, n, err := fr.ReadFramed(buf)
-		all = append(all, p...)
-		total += n
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	all, total, err := readAllFramed(fr, size)
+	if err != nil {
+		return nil, err
 	}
 	body, err := goDechunk(append(all, "0\r\n\r\n"...))
 	if err == nil && len(body) != total {
