@@ -217,7 +217,7 @@ func (b *requestChunkedBody) ReadFramed(buf []byte) (framed []byte, payload int,
 		return nil, 0, fmt.Errorf("wire: ReadFramed: a %d-byte buffer; want at least %d", len(buf), MinFramedBuf)
 	}
 	r := b.r
-	if r.Under == nil && r.Src == nil {
+	if r.under() == nil {
 		return nil, 0, errors.New("wire: ReadFramed: the RequestReader has neither Under nor Src")
 	}
 	s := chunkScan{n: b.n, crlf: b.needCRLF, limit: true, excess: b.excess}

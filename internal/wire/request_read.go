@@ -368,15 +368,20 @@ func (r *RequestReader) unread(p []byte) {
 	if len(p) == 0 {
 		return
 	}
-	under := r.Under
-	if under == nil {
-		under = r.Src
-	}
 	buffered, _ := r.br.Peek(r.br.Buffered())
 	back := make([]byte, 0, len(p)+len(buffered)+len(r.pre.p))
 	back = append(append(append(back, p...), buffered...), r.pre.p...)
-	r.pre = prefixReader{p: back, r: under}
+	r.pre = prefixReader{p: back, r: r.under()}
 	r.br.Reset(&r.pre)
+}
+
+// under is what br reads from: Under, else Src (nil: unread cannot put
+// bytes back).
+func (r *RequestReader) under() io.Reader {
+	if r.Under != nil {
+		return r.Under
+	}
+	return r.Src
 }
 
 // span hands out the next *left bytes of a body as a span (see
